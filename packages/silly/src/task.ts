@@ -1,0 +1,154 @@
+// silly.task: coroutine-style tasks on top of async functions.
+//
+// A task is an async function started by fork(). Its identity follows it
+// across awaits through AsyncLocalStorage, so running() / wait() work after
+// any await. Tasks start (and woken tasks resume) from a ready queue drained
+// on a microtask, in the order they were queued, like silly's dispatcher.
+import { AsyncLocalStorage } from "node:async_hooks";
+import { logerror } from "./internal/report.js";
+
+export type TaskStatus = "RUN" | "READY" | "WAIT";
+
+/** A handle to a forked task. Compare handles by identity. */
+export class Task {
+  /** @internal */ status: TaskStatus = "READY";
+  /** @internal */ resume: ((v: unknown) => void) | undefined = undefined;
+  constructor(
+    /** A process-unique, increasing number. */
+    readonly id: number,
+    /** The forked function's name, for inspect(). */
+    readonly name: string,
+  ) {}
+}
+
+type Entry =
+  | { kind: "start"; task: Task; fn: (ud: unknown) => unknown; ud: unknown }
+  | { kind: "wake"; task: Task; value: unknown };
+
+const storage = new AsyncLocalStorage<Task>();
+const live = new Map<Task, true>();
+let ready: Entry[] = [];
+let scheduled = false;
+let nextid = 1;
+
+function schedule(): void {
+  if (!scheduled) {
+    scheduled = true;
+    queueMicrotask(dispatch);
+  }
+}
+
+function dispatch(): void {
+  scheduled = false;
+  // Entries queued while dispatching run in the next round, after I/O
+  // callbacks already queued as microtasks had their turn.
+  const batch = ready;
+  ready = [];
+  for (const e of batch) {
+    if (e.kind === "start") start(e.task, e.fn, e.ud);
+    else {
+      const r = e.task.resume;
+      e.task.resume = undefined;
+      e.task.status = "RUN";
+      r?.(e.value);
+    }
+  }
+}
+
+function finish(t: Task): void {
+  live.delete(t);
+}
+
+function start(t: Task, fn: (ud: unknown) => unknown, ud: unknown): void {
+  t.status = "RUN";
+  let result: unknown;
+  try {
+    result = storage.run(t, fn, ud);
+  } catch (err) {
+    logerror(`task ${t.id} (${t.name}) failed`, err);
+    finish(t);
+    return;
+  }
+  if (result instanceof Promise) {
+    result.then(
+      () => finish(t),
+      (err: unknown) => {
+        logerror(`task ${t.id} (${t.name}) failed`, err);
+        finish(t);
+      },
+    );
+  } else {
+    finish(t);
+  }
+}
+
+/**
+ * Start `fn` as a new task on a later turn. Returns its handle at once.
+ * An error thrown by the task is logged and ends that task only.
+ */
+export function fork<U = undefined>(fn: (ud: U) => unknown, ud?: U): Task {
+  if (typeof fn !== "function") throw new TypeError("task.fork: fn must be a function");
+  const t = new Task(nextid++, fn.name || "anonymous");
+  live.set(t, true);
+  ready.push({ kind: "start", task: t, fn: fn as (ud: unknown) => unknown, ud });
+  schedule();
+  return t;
+}
+
+/** The task whose code is running now, or undefined outside any task. */
+export function running(): Task | undefined {
+  return storage.getStore();
+}
+
+/**
+ * Suspend the current task until task.wakeup(t, value) is called for it;
+ * resolves to that value. Calling it outside a task, or twice at once from
+ * one task, is a programmer error.
+ */
+export function wait<T = unknown>(): Promise<T> {
+  const t = storage.getStore();
+  if (t === undefined) throw new Error("task.wait: must be called inside a task (use task.fork)");
+  if (t.status !== "RUN") throw new Error(`task.wait: task ${t.id} is ${t.status}, not RUN`);
+  t.status = "WAIT";
+  return new Promise<T>((resolve) => {
+    t.resume = resolve as (v: unknown) => void;
+  });
+}
+
+/**
+ * Queue a waiting task to resume with `value`. Waking a task that is not
+ * waiting is a programmer error.
+ */
+export function wakeup(t: Task, value?: unknown): void {
+  if (!(t instanceof Task)) throw new TypeError("task.wakeup: not a task handle");
+  if (t.status !== "WAIT" || !live.has(t)) {
+    throw new Error(`task.wakeup: task ${t.id} is ${status(t) ?? "finished"}, not WAIT`);
+  }
+  t.status = "READY";
+  ready.push({ kind: "wake", task: t, value });
+  schedule();
+}
+
+/** "RUN", "READY", "WAIT", or undefined once the task has finished. */
+export function status(t: Task): TaskStatus | undefined {
+  return live.has(t) ? t.status : undefined;
+}
+
+/** How many tasks are queued to start or resume. */
+export function readycount(): number {
+  return ready.length;
+}
+
+export interface TaskInfo {
+  id: number;
+  name: string;
+  status: TaskStatus;
+}
+
+/** A snapshot of every live task, for debugging. */
+export function inspect(): TaskInfo[] {
+  return [...live.keys()].map((t) => ({ id: t.id, name: t.name, status: t.status }));
+}
+
+const task = { fork, running, wait, wakeup, status, readycount, inspect, Task };
+export default task;

@@ -1,0 +1,61 @@
+// silly.time: clocks, sleep and cancellable timers whose callbacks run as tasks.
+import { fork, running, wait, wakeup } from "./task.js";
+
+/** Wall-clock time in milliseconds since the Unix epoch. */
+export function now(): number {
+  return Date.now();
+}
+
+/** Milliseconds from an arbitrary start; never goes backwards. */
+export function monotonic(): number {
+  return Math.floor(performance.now());
+}
+
+function checkms(name: string, ms: number): void {
+  if (typeof ms !== "number" || !Number.isFinite(ms) || ms < 0) {
+    throw new RangeError(`time.${name}: ms must be a finite number >= 0, got ${String(ms)}`);
+  }
+}
+
+/**
+ * Suspend for `ms` milliseconds. Inside a task the task shows as WAIT while
+ * it sleeps; outside one it is a plain timer.
+ */
+export function sleep(ms: number): Promise<void> {
+  checkms("sleep", ms);
+  const t = running();
+  if (t === undefined) return new Promise((resolve) => setTimeout(resolve, ms));
+  setTimeout(() => wakeup(t), ms);
+  return wait<void>();
+}
+
+const timers = new Map<number, NodeJS.Timeout>();
+let nextsession = 1;
+
+/**
+ * Run `fn` as a new task after `ms` milliseconds. It receives `ud`, or the
+ * session id when `ud` is undefined. Returns the session id for cancel().
+ */
+export function after<U = number>(ms: number, fn: (ud: U) => unknown, ud?: U): number {
+  checkms("after", ms);
+  if (typeof fn !== "function") throw new TypeError("time.after: fn must be a function");
+  const session = nextsession++;
+  const timer = setTimeout(() => {
+    timers.delete(session);
+    fork(fn as (ud: unknown) => unknown, ud === undefined ? session : ud);
+  }, ms);
+  timers.set(session, timer);
+  return session;
+}
+
+/** Cancel a timer from after(). Unknown, fired or cancelled sessions are ignored. */
+export function cancel(session: number): void {
+  const timer = timers.get(session);
+  if (timer !== undefined) {
+    clearTimeout(timer);
+    timers.delete(session);
+  }
+}
+
+const time = { now, monotonic, sleep, after, cancel };
+export default time;

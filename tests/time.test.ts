@@ -1,0 +1,75 @@
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import task from "silly/task";
+import time from "silly/time";
+
+test("now and monotonic", () => {
+  const n = time.now();
+  assert.ok(Math.abs(n - Date.now()) < 1000);
+  const a = time.monotonic();
+  const b = time.monotonic();
+  assert.ok(b >= a);
+  assert.ok(Number.isInteger(a));
+});
+
+test("sleep inside a task waits at least ms and shows WAIT", async () => {
+  let t!: ReturnType<typeof task.fork>;
+  const elapsed = await new Promise<number>((resolve) => {
+    t = task.fork(async () => {
+      const start = time.monotonic();
+      await time.sleep(30);
+      resolve(time.monotonic() - start);
+    });
+  });
+  assert.ok(elapsed >= 29, `slept ${elapsed} ms`);
+  const t2 = task.fork(async () => {
+    await time.sleep(20);
+  });
+  while (task.status(t2) !== "WAIT") await Promise.resolve();
+  assert.is(task.status(t2), "WAIT");
+  assert.ok(t);
+});
+
+test("after fires in deadline order, gives session or ud, runs as a task", async () => {
+  const fired: unknown[] = [];
+  let insideTask = false;
+  await new Promise<void>((resolve) => {
+    const s30 = time.after(30, (s) => {
+      fired.push(["s", s === s30]);
+      insideTask = task.running() !== undefined;
+      resolve();
+    });
+    time.after(10, (ud) => fired.push(ud), "ten");
+    time.after(20, (ud) => fired.push(ud), { n: 20 });
+  });
+  assert.equal(fired, ["ten", { n: 20 }, ["s", true]]);
+  assert.ok(insideTask);
+});
+
+test("a cancelled timer never fires; cancel of unknown is a no-op", async () => {
+  const fired: string[] = [];
+  const a = time.after(5, () => fired.push("cancelled"));
+  time.cancel(a);
+  time.cancel(a);
+  time.cancel(999999);
+  await new Promise<void>((resolve) => time.after(25, () => resolve()));
+  assert.equal(fired, []);
+});
+
+test("callbacks can sleep (they are tasks)", async () => {
+  const v = await new Promise<string>((resolve) => {
+    time.after(1, async () => {
+      await time.sleep(5);
+      resolve("slept in callback");
+    });
+  });
+  assert.is(v, "slept in callback");
+});
+
+test("bad arguments throw clearly", () => {
+  assert.throws(() => time.after(-1, () => {}), /ms must be/);
+  assert.throws(() => time.sleep(Number.NaN), /ms must be/);
+  assert.throws(() => time.after(1, null as never), /must be a function/);
+});
+
+test.run();
