@@ -1,0 +1,347 @@
+// A silly connection over a node:net (or node:tls) socket.
+//
+// Bytes the socket delivers are kept in a chunk list; read(n) and
+// read(delim) are served from it, zero-copy when the answer lies inside one
+// chunk. Writes issued in one turn of the event loop are corked together and
+// leave in one writev. Every promise resolves to an error value; none rejects.
+import type { Socket } from "node:net";
+import { CLOSED, EOF, TIMEDOUT, fromnode } from "../errno.js";
+
+export type Data = string | Uint8Array;
+/** `[bytes]`, or `[undefined, err, partial]` where partial holds what had arrived. */
+export type ReadResult = [Buffer, undefined] | [undefined, string, Buffer?];
+export type WriteResult = [true, undefined] | [false, string];
+export type CloseResult = [true, undefined] | [false, string];
+
+/**
+ * A protocol layer that takes the byte stream over from read(): it gets every
+ * chunk as it arrives (the bytes already buffered first) and the final error.
+ * @internal
+ */
+export interface Consumer {
+  data(chunk: Buffer): void;
+  end(err: string): void;
+}
+
+interface PendingRead {
+  want: number; // bytes for read(n); -1 for a delimiter read
+  delim: Buffer | undefined;
+  scanned: number; // delimiter search resumes here
+  resolve: (r: ReadResult) => void;
+  timer: NodeJS.Timeout | undefined;
+}
+
+const WRITE_OK: WriteResult = Object.freeze([true, undefined]) as WriteResult;
+const WRITE_OK_P: Promise<WriteResult> = Promise.resolve(WRITE_OK);
+const EMPTY = Buffer.alloc(0);
+/** Default receive-buffer bound: past it the socket is paused (TCP flow control). */
+export const DEFAULT_LIMIT = 4 * 1024 * 1024;
+
+export function formataddr(host: string | undefined, port: number | undefined): string {
+  if (host === undefined) return "";
+  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+export class Conn {
+  /** The peer's "ip:port" ("[ip]:port" for IPv6). */
+  readonly remoteaddr: string;
+  /** The protocol ALPN agreed on (TLS only), e.g. "h2" or "http/1.1". */
+  alpnproto: string | undefined = undefined;
+
+  /** @internal */ readonly socket: Socket;
+  private chunks: Buffer[] = [];
+  private offset = 0; // read position inside chunks[0]
+  private size = 0; // unread bytes across chunks
+  private pending: PendingRead | undefined = undefined;
+  private err: string | undefined = undefined; // why reads end: EOF, CLOSED, reset...
+  private closed = false;
+  private paused = false;
+  private max = DEFAULT_LIMIT;
+  private corked = false;
+  private drainers: ((r: WriteResult) => void)[] = [];
+  private consumer: Consumer | undefined = undefined;
+
+  constructor(socket: Socket) {
+    this.socket = socket;
+    this.remoteaddr = formataddr(socket.remoteAddress, socket.remotePort);
+    socket.setNoDelay(true);
+    socket.on("data", (chunk: Buffer) => this.ondata(chunk));
+    socket.on("end", () => this.onfinal(EOF));
+    socket.on("error", (e: Error) => this.onfinal(fromnode(e)));
+    socket.on("close", () => {
+      this.onfinal(CLOSED);
+      this.closed = true;
+      this.wakedrainers([false, this.err ?? CLOSED]);
+    });
+    socket.on("drain", () => this.wakedrainers(WRITE_OK));
+  }
+
+  // ---- reading ----
+
+  private ondata(chunk: Buffer): void {
+    if (this.consumer !== undefined) {
+      this.consumer.data(chunk);
+      return;
+    }
+    this.chunks.push(chunk);
+    this.size += chunk.length;
+    const p = this.pending;
+    if (p !== undefined) this.trypending(p);
+    if (this.size >= this.max && this.pending === undefined) this.pause();
+  }
+
+  private onfinal(err: string): void {
+    if (this.err !== undefined) return;
+    this.err = err;
+    if (this.consumer !== undefined) {
+      this.consumer.end(err);
+      return;
+    }
+    const p = this.pending;
+    if (p !== undefined) this.finish(p, [undefined, err, this.takeall()]);
+  }
+
+  private pause(): void {
+    if (!this.paused) {
+      this.paused = true;
+      this.socket.pause();
+    }
+  }
+
+  private resume(): void {
+    if (this.paused) {
+      this.paused = false;
+      this.socket.resume();
+    }
+  }
+
+  /** Take n buffered bytes (n <= size): a subarray when inside one chunk. */
+  private take(n: number): Buffer {
+    if (n === 0) return EMPTY;
+    this.size -= n;
+    let first = this.chunks[0]!;
+    const avail = first.length - this.offset;
+    if (n <= avail) {
+      const out = first.subarray(this.offset, this.offset + n);
+      if (n === avail) {
+        this.chunks.shift();
+        this.offset = 0;
+      } else this.offset += n;
+      return out;
+    }
+    const out = Buffer.allocUnsafe(n);
+    let filled = 0;
+    while (filled < n) {
+      first = this.chunks[0]!;
+      const k = Math.min(first.length - this.offset, n - filled);
+      first.copy(out, filled, this.offset, this.offset + k);
+      filled += k;
+      if (this.offset + k === first.length) {
+        this.chunks.shift();
+        this.offset = 0;
+      } else this.offset += k;
+    }
+    return out;
+  }
+
+  private takeall(): Buffer {
+    return this.take(this.size);
+  }
+
+  /** Bytes through the end of delim, or -1 if delim is not buffered yet. */
+  private finddelim(p: PendingRead): number {
+    const delim = p.delim!;
+    if (this.size < delim.length) return -1;
+    // Merge the chunks so one indexOf covers the whole buffered span.
+    if (this.chunks.length > 1) {
+      const merged = this.take(this.size);
+      this.chunks = [merged];
+      this.offset = 0;
+      this.size = merged.length;
+    }
+    const first = this.chunks[0]!;
+    const from = this.offset + Math.max(0, p.scanned - delim.length + 1);
+    const at = first.indexOf(delim, from);
+    if (at < 0) {
+      p.scanned = this.size;
+      return -1;
+    }
+    return at - this.offset + delim.length;
+  }
+
+  private trypending(p: PendingRead): void {
+    if (p.want >= 0) {
+      if (this.size >= p.want) this.finish(p, [this.take(p.want), undefined]);
+    } else {
+      const n = this.finddelim(p);
+      if (n >= 0) this.finish(p, [this.take(n), undefined]);
+    }
+  }
+
+  private finish(p: PendingRead, r: ReadResult): void {
+    this.pending = undefined;
+    if (p.timer !== undefined) clearTimeout(p.timer);
+    if (this.size >= this.max) this.pause();
+    p.resolve(r);
+  }
+
+  /**
+   * read(n): exactly n bytes. read(delim): bytes through the first delim
+   * (included). Waits until they arrive. Fails with [undefined, err, partial]
+   * on EOF (errno.EOF), reset, close, or after `timeout` ms (errno.TIMEDOUT,
+   * the bytes stay buffered for a later read).
+   */
+  read(n: number | string | Uint8Array, timeout?: number): Promise<ReadResult> {
+    let want = -1;
+    let delim: Buffer | undefined;
+    if (typeof n === "number") {
+      if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`conn.read: n must be an integer >= 0, got ${n}`);
+      want = n;
+    } else if (typeof n === "string" || n instanceof Uint8Array) {
+      delim = typeof n === "string" ? Buffer.from(n) : Buffer.from(n.buffer, n.byteOffset, n.byteLength);
+      if (delim.length === 0) throw new RangeError("conn.read: delimiter must not be empty");
+    } else {
+      throw new TypeError("conn.read: expects a byte count or a delimiter");
+    }
+    if (this.consumer !== undefined) return Promise.resolve([undefined, "conn.read: connection was taken over by a protocol"]);
+    if (this.pending !== undefined) return Promise.resolve([undefined, "conn.read: another read is pending"]);
+    const p: PendingRead = { want, delim, scanned: 0, resolve: noop, timer: undefined };
+    // Fast path: the answer is already buffered.
+    const ready = want >= 0 ? (this.size >= want ? want : -1) : this.finddelim(p);
+    if (ready >= 0) {
+      const bytes = this.take(ready);
+      if (this.size < this.max) this.resume();
+      return Promise.resolve([bytes, undefined]);
+    }
+    if (this.err !== undefined) return Promise.resolve([undefined, this.err, this.takeall()]);
+    return new Promise<ReadResult>((resolve) => {
+      p.resolve = resolve;
+      this.pending = p;
+      if (timeout !== undefined) {
+        p.timer = setTimeout(() => {
+          if (this.pending === p) {
+            this.pending = undefined;
+            resolve([undefined, TIMEDOUT]);
+          }
+        }, timeout);
+      }
+      this.resume();
+    });
+  }
+
+  /** Bytes received but not yet read. */
+  unreadbytes(): number {
+    return this.size;
+  }
+
+  /**
+   * Bound the receive buffer: past `n` unread bytes the socket stops reading
+   * until the application catches up. undefined restores the default.
+   */
+  limit(n?: number): void {
+    if (n !== undefined && (!Number.isSafeInteger(n) || n <= 0)) {
+      throw new RangeError(`conn.limit: n must be a positive integer, got ${n}`);
+    }
+    this.max = n ?? DEFAULT_LIMIT;
+    if (this.size >= this.max && this.pending === undefined) this.pause();
+    else this.resume();
+  }
+
+  /**
+   * Hand the byte stream to a protocol layer: buffered bytes now, then every
+   * chunk as it arrives. read() fails afterwards.
+   * @internal
+   */
+  takeover(consumer: Consumer): void {
+    if (this.pending !== undefined) throw new Error("conn.takeover: a read is pending");
+    this.consumer = consumer;
+    if (this.size > 0) consumer.data(this.takeall());
+    this.chunks = [];
+    this.resume();
+    if (this.err !== undefined) consumer.end(this.err);
+  }
+
+  /** Stop or restart delivery to a consumer (flow control). @internal */
+  flowing(on: boolean): void {
+    if (on) this.resume();
+    else this.pause();
+  }
+
+  // ---- writing ----
+
+  /**
+   * Queue bytes for sending. Resolves [true] once accepted; while the socket
+   * is over its high-water mark it waits for the drain (backpressure).
+   */
+  write(data: Data | readonly Data[]): Promise<WriteResult> {
+    if (this.closed || this.socket.destroyed || this.socket.writableEnded) {
+      return Promise.resolve([false, this.err === EOF ? CLOSED : (this.err ?? CLOSED)]);
+    }
+    this.cork();
+    if (Array.isArray(data)) {
+      for (const d of data as readonly Data[]) this.socket.write(checkdata(d));
+    } else this.socket.write(checkdata(data as Data));
+    if (!this.socket.writableNeedDrain) return WRITE_OK_P;
+    return new Promise<WriteResult>((resolve) => this.drainers.push(resolve));
+  }
+
+  /** Cork the socket until the end of this turn, so the turn's writes leave together. */
+  private cork(): void {
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(uncork, this);
+    }
+  }
+
+  /** @internal */
+  flush(): void {
+    if (this.corked) {
+      this.corked = false;
+      this.socket.uncork();
+    }
+  }
+
+  private wakedrainers(r: WriteResult): void {
+    if (this.drainers.length === 0) return;
+    const ds = this.drainers;
+    this.drainers = [];
+    for (const d of ds) d(r);
+  }
+
+  /** Bytes written but not yet handed to the kernel. */
+  unsentbytes(): number {
+    return this.socket.writableLength;
+  }
+
+  /** True while the connection is open and neither side has ended it. */
+  isalive(): boolean {
+    return !this.closed && this.err === undefined && !this.socket.destroyed;
+  }
+
+  /**
+   * Close the connection: queued bytes are sent first, then the socket is
+   * released. A pending read fails with errno.CLOSED.
+   */
+  close(): CloseResult {
+    if (this.closed) return [false, CLOSED];
+    this.closed = true;
+    this.flush();
+    this.onfinal(CLOSED);
+    this.socket.destroySoon();
+    return [true, undefined];
+  }
+}
+
+function uncork(c: Conn): void {
+  c.flush();
+}
+
+function noop(): void {}
+
+function checkdata(d: Data): Data {
+  if (typeof d !== "string" && !(d instanceof Uint8Array)) {
+    throw new TypeError("conn.write: data must be a string or a Uint8Array (or an array of them)");
+  }
+  return d;
+}

@@ -1,0 +1,86 @@
+// silly.net.tcp: listen for and open TCP connections.
+import { createServer, connect as netconnect } from "node:net";
+import type { Socket } from "node:net";
+import { fork } from "../task.js";
+import { TIMEDOUT, fromnode } from "../errno.js";
+import { Conn } from "./conn.js";
+import { parseaddr } from "./addr.js";
+import { bind, Listener } from "./listener.js";
+import type { ListenResult } from "./listener.js";
+
+export { Conn, Listener };
+export type { ReadResult, WriteResult, CloseResult, Data } from "./conn.js";
+export type { ListenResult };
+export type ConnectResult = [Conn, undefined] | [undefined, string];
+
+export interface ListenConf {
+  /** "127.0.0.1:8080", ":8080" (all interfaces), "[::1]:8080"; port 0 picks a free port. */
+  addr: string;
+  /** Runs as its own task for every accepted connection. */
+  accept: (conn: Conn) => unknown;
+  backlog?: number;
+}
+
+/** Start a TCP server. Resolves once bound: `[listener]` or `[undefined, err]`. */
+export function listen(conf: ListenConf): Promise<ListenResult> {
+  if (conf === null || typeof conf !== "object") throw new TypeError("tcp.listen: expects { addr, accept }");
+  if (typeof conf.accept !== "function") throw new TypeError("tcp.listen: accept must be a function");
+  const server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
+    fork(conf.accept, new Conn(socket));
+  });
+  return bind(server, conf.addr, conf.backlog);
+}
+
+export interface ConnectOpts {
+  /** Give up after this many ms with errno.TIMEDOUT. */
+  timeout?: number;
+  /** Local "ip:port" to bind to first. */
+  bind?: string;
+}
+
+/**
+ * Resolve when the socket `make` opened is connected (or failed). Shared by
+ * tcp.connect and tls.connect; `event` is the one that means "ready".
+ * @internal
+ */
+export function whenconnected(socket: Socket, event: string, timeout: number | undefined): Promise<ConnectResult> {
+  return new Promise<ConnectResult>((resolve) => {
+    let timer: NodeJS.Timeout | undefined;
+    const done = (r: ConnectResult): void => {
+      if (timer !== undefined) clearTimeout(timer);
+      socket.off("error", onerror);
+      socket.off(event, onready);
+      resolve(r);
+    };
+    const onerror = (e: Error): void => {
+      socket.destroy();
+      done([undefined, fromnode(e)]);
+    };
+    const onready = (): void => done([new Conn(socket), undefined]);
+    socket.once("error", onerror);
+    socket.once(event, onready);
+    if (timeout !== undefined) {
+      timer = setTimeout(() => {
+        socket.destroy();
+        done([undefined, TIMEDOUT]);
+      }, timeout);
+    }
+  });
+}
+
+/** Connect to "host:port" (host names are resolved). Never rejects. */
+export function connect(addr: string, opts: ConnectOpts = {}): Promise<ConnectResult> {
+  const hp = parseaddr(addr);
+  if (typeof hp === "string") return Promise.resolve([undefined, hp]);
+  let local: { localAddress?: string; localPort?: number } = {};
+  if (opts.bind !== undefined) {
+    const b = parseaddr(opts.bind);
+    if (typeof b === "string") return Promise.resolve([undefined, `bind: ${b}`]);
+    local = { localAddress: b.host, localPort: b.port };
+  }
+  const socket = netconnect({ host: hp.host ?? "localhost", port: hp.port, allowHalfOpen: true, noDelay: true, ...local });
+  return whenconnected(socket, "connect", opts.timeout);
+}
+
+const tcp = { listen, connect };
+export default tcp;
