@@ -72,4 +72,27 @@ test("bad arguments throw clearly", () => {
   assert.throws(() => time.after(1, null as never), /must be a function/);
 });
 
+test("waking a sleeping task early neither crashes later nor wakes a later wait", async () => {
+  const got: unknown[] = [];
+  const t = task.fork(async () => {
+    got.push(await time.sleep(30));
+    got.push(await task.wait()); // the sleep's timer must not end this wait
+  });
+  while (task.status(t) !== "WAIT") await Promise.resolve();
+  task.wakeup(t, "early");
+  await new Promise((r) => setTimeout(r, 50)); // let the sleep's own timer fire (that is the behaviour under test)
+  assert.is(task.status(t), "WAIT");
+  task.wakeup(t, "second");
+  while (task.status(t) !== undefined) await Promise.resolve();
+  assert.equal(got, ["early", "second"]);
+  // A task woken early and already finished: its timer must not throw.
+  const t2 = task.fork(async () => {
+    await time.sleep(10);
+  });
+  while (task.status(t2) !== "WAIT") await Promise.resolve();
+  task.wakeup(t2);
+  await new Promise((r) => setTimeout(r, 30));
+  assert.is(task.status(t2), undefined);
+});
+
 test.run();

@@ -19,7 +19,9 @@ export async function exit(code = 0): Promise<never> {
 
 /** Log a message together with the stack of the caller. */
 export function error(msg: string): void {
-  logerror("%s", describe(new Error(msg)));
+  const e = new Error(msg);
+  Error.captureStackTrace(e, error); // the stack starts at the caller
+  logerror("%s", describe(e));
 }
 
 export type PcallResult<R> = [true, R] | [false, unknown];

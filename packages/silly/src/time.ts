@@ -1,5 +1,5 @@
 // silly.time: clocks, sleep and cancellable timers whose callbacks run as tasks.
-import { fork, running, wait, wakeup } from "./task.js";
+import { fork, running, status, wait, wakeup } from "./task.js";
 
 /** Wall-clock time in milliseconds since the Unix epoch. */
 export function now(): number {
@@ -25,8 +25,14 @@ export function sleep(ms: number): Promise<void> {
   checkms("sleep", ms);
   const t = running();
   if (t === undefined) return new Promise((resolve) => setTimeout(resolve, ms));
-  setTimeout(() => wakeup(t), ms);
-  return wait<void>();
+  const p = wait<void>();
+  const mine = t.resume;
+  // Wake only this very wait: the task may have been woken early by
+  // task.wakeup and be finished, or waiting on something else, by now.
+  setTimeout(() => {
+    if (t.resume === mine && status(t) === "WAIT") wakeup(t);
+  }, ms);
+  return p;
 }
 
 const timers = new Map<number, NodeJS.Timeout>();
