@@ -41,24 +41,48 @@ export const {
   CONNREFUSED, TIMEDOUT, NOTCONN, AGAIN, PIPE, MSGSIZE, RESOLVE, CLOSING, CLOSED, EOF, TLS,
 } = table;
 
+// OpenSSL certificate-verification codes that do not spell "CERT" or "CRL".
+const X509CODES = new Set(["INVALID_CA", "PATH_LENGTH_EXCEEDED", "INVALID_PURPOSE", "HOSTNAME_MISMATCH"]);
+
+/** Is this a TLS failure (OpenSSL, Node's TLS layer, or certificate checks)? */
+function istls(err: unknown, code: string): boolean {
+  if (code.startsWith("ERR_SSL_") || code.startsWith("ERR_TLS_") || code.startsWith("UNABLE_TO_")) return true;
+  if (code.includes("CERT") || code.includes("CRL") || X509CODES.has(code)) return true;
+  // OpenSSL errors carry the library that raised them.
+  return typeof (err as { library?: unknown }).library === "string";
+}
+
 /**
- * Map a Node.js system error (its `code`, e.g. "ECONNRESET") to an errno
- * value; unknown codes become a message that keeps the original code.
+ * The readable cause of an error: OpenSSL's short reason ("wrong version
+ * number") instead of its long diagnostic line, else the message.
+ * @internal
+ */
+export function causeof(err: unknown, withlibrary = false): string {
+  const e = err as { reason?: unknown; library?: unknown; message?: unknown } | null;
+  if (typeof e?.library === "string" && typeof e.reason === "string" && e.reason !== "") {
+    return withlibrary ? `${e.library}: ${e.reason}` : e.reason;
+  }
+  return typeof e?.message === "string" ? e.message : String(err);
+}
+
+/**
+ * Map a Node.js error (its `code`, e.g. "ECONNRESET") to an errno value.
+ * TLS failures become "<errno.TLS>: <cause>", so they read well and still
+ * start with errno.TLS; unknown codes keep Node's message.
  */
 export function fromnode(err: unknown): string {
   const code = (err as { code?: unknown } | null)?.code;
+  const message = err instanceof Error ? err.message : String(err);
   if (typeof code === "string") {
     if (code === "ENOTFOUND" || code === "EAI_AGAIN" || code === "EAI_FAIL" || code === "EAI_NONAME") return RESOLVE;
     if (code === "ETIMEDOUT") return TIMEDOUT;
     if (code === "ERR_SOCKET_CLOSED" || code === "ERR_STREAM_DESTROYED") return CLOSED;
-    if (code.startsWith("ERR_SSL") || code.startsWith("ERR_TLS") || code.includes("CERT") || code === "DEPTH_ZERO_SELF_SIGNED_CERT") {
-      return `${TLS}: ${(err as Error).message}`;
-    }
+    if (istls(err, code)) return `${TLS}: ${causeof(err)}`;
     const name = code.startsWith("E") ? code.slice(1) : code;
-    if (name in table) return table[name as ErrnoName];
-    return `${(err as Error).message ?? code}`;
+    if (Object.hasOwn(table, name)) return table[name as ErrnoName];
+    return message || code;
   }
-  return err instanceof Error ? err.message : String(err);
+  return message;
 }
 
 const errno = { ...table, fromnode };

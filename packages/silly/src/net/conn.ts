@@ -54,7 +54,8 @@ export class Conn {
   private size = 0; // unread bytes across chunks
   private pending: PendingRead | undefined = undefined;
   private err: string | undefined = undefined; // why reads end: EOF, CLOSED, reset...
-  private closed = false;
+  private closed = false; // close() was called
+  private gone = false; // the socket itself has closed
   private paused = false;
   private max = DEFAULT_LIMIT;
   private corked = false;
@@ -70,8 +71,8 @@ export class Conn {
     socket.on("error", (e: Error) => this.onfinal(fromnode(e)));
     socket.on("close", () => {
       this.onfinal(CLOSED);
-      this.closed = true;
-      this.wakedrainers([false, this.err ?? CLOSED]);
+      this.gone = true;
+      this.wakedrainers([false, this.writeerr()]);
     });
     socket.on("drain", () => this.wakedrainers(WRITE_OK));
   }
@@ -79,6 +80,7 @@ export class Conn {
   // ---- reading ----
 
   private ondata(chunk: Buffer): void {
+    if (this.closed) return; // nobody will read it; the socket is only flushing
     if (this.consumer !== undefined) {
       this.consumer.data(chunk);
       return;
@@ -148,25 +150,47 @@ export class Conn {
     return this.take(this.size);
   }
 
-  /** Bytes through the end of delim, or -1 if delim is not buffered yet. */
+  /**
+   * Bytes through the end of the first delim, or -1 if it is not buffered yet.
+   * Walks the chunks in place (no merging), so a long line that arrives in
+   * many chunks costs linear time; p.scanned remembers where the search stopped.
+   */
   private finddelim(p: PendingRead): number {
-    const delim = p.delim!;
-    if (this.size < delim.length) return -1;
-    // Merge the chunks so one indexOf covers the whole buffered span.
-    if (this.chunks.length > 1) {
-      const merged = this.take(this.size);
-      this.chunks = [merged];
-      this.offset = 0;
-      this.size = merged.length;
+    const d = p.delim!;
+    const dl = d.length;
+    if (this.size < dl) return -1;
+    const from = Math.max(0, p.scanned - dl + 1); // earliest start not yet ruled out
+    let base = 0; // position of the chunk's first unread byte, relative to the read position
+    for (let i = 0; i < this.chunks.length; i++) {
+      const c = this.chunks[i]!;
+      const lo = i === 0 ? this.offset : 0;
+      const len = c.length - lo;
+      if (from < base + len) {
+        // A match wholly inside this chunk starts before any that crosses its end.
+        const at = c.indexOf(d, lo + Math.max(0, from - base));
+        if (at >= 0) return base + (at - lo) + dl;
+        for (let s = Math.max(from, base + len - dl + 1); s < base + len; s++) {
+          if (this.matchat(i, lo + (s - base), d)) return s + dl;
+        }
+      }
+      base += len;
     }
-    const first = this.chunks[0]!;
-    const from = this.offset + Math.max(0, p.scanned - delim.length + 1);
-    const at = first.indexOf(delim, from);
-    if (at < 0) {
-      p.scanned = this.size;
-      return -1;
+    p.scanned = this.size;
+    return -1;
+  }
+
+  /** Does d start at byte `pos` of chunk i (continuing into later chunks)? */
+  private matchat(i: number, pos: number, d: Buffer): boolean {
+    let c = this.chunks[i]!;
+    for (let k = 0; k < d.length; k++, pos++) {
+      while (pos >= c.length) {
+        if (++i >= this.chunks.length) return false;
+        c = this.chunks[i]!;
+        pos = 0;
+      }
+      if (c[pos] !== d[k]) return false;
     }
-    return at - this.offset + delim.length;
+    return true;
   }
 
   private trypending(p: PendingRead): void {
@@ -203,6 +227,10 @@ export class Conn {
     } else {
       throw new TypeError("conn.read: expects a byte count or a delimiter");
     }
+    if (timeout !== undefined && (typeof timeout !== "number" || !(timeout >= 0))) {
+      throw new RangeError(`conn.read: timeout must be a number of ms >= 0, got ${String(timeout)}`);
+    }
+    if (this.closed) return Promise.resolve([undefined, CLOSED]);
     if (this.consumer !== undefined) return Promise.resolve([undefined, "conn.read: connection was taken over by a protocol"]);
     if (this.pending !== undefined) return Promise.resolve([undefined, "conn.read: another read is pending"]);
     const p: PendingRead = { want, delim, scanned: 0, resolve: noop, timer: undefined };
@@ -221,6 +249,7 @@ export class Conn {
         p.timer = setTimeout(() => {
           if (this.pending === p) {
             this.pending = undefined;
+            if (this.size >= this.max) this.pause();
             resolve([undefined, TIMEDOUT]);
           }
         }, timeout);
@@ -274,8 +303,8 @@ export class Conn {
    * is over its high-water mark it waits for the drain (backpressure).
    */
   write(data: Data | readonly Data[]): Promise<WriteResult> {
-    if (this.closed || this.socket.destroyed || this.socket.writableEnded) {
-      return Promise.resolve([false, this.err === EOF ? CLOSED : (this.err ?? CLOSED)]);
+    if (this.closed || this.gone || this.socket.destroyed || this.socket.writableEnded) {
+      return Promise.resolve([false, this.closed ? CLOSED : this.writeerr()]);
     }
     this.cork();
     if (Array.isArray(data)) {
@@ -302,6 +331,11 @@ export class Conn {
     }
   }
 
+  /** Why a write cannot go out: the socket's own error, else CLOSED (a peer's EOF is no write error). */
+  private writeerr(): string {
+    return this.err === undefined || this.err === EOF ? CLOSED : this.err;
+  }
+
   private wakedrainers(r: WriteResult): void {
     if (this.drainers.length === 0) return;
     const ds = this.drainers;
@@ -316,12 +350,13 @@ export class Conn {
 
   /** True while the connection is open and neither side has ended it. */
   isalive(): boolean {
-    return !this.closed && this.err === undefined && !this.socket.destroyed;
+    return !this.closed && !this.gone && this.err === undefined && !this.socket.destroyed;
   }
 
   /**
    * Close the connection: queued bytes are sent first, then the socket is
-   * released. A pending read fails with errno.CLOSED.
+   * released. A pending read fails with errno.CLOSED. The first call returns
+   * [true] even when the peer had already gone; later calls [false, CLOSED].
    */
   close(): CloseResult {
     if (this.closed) return [false, CLOSED];

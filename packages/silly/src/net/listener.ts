@@ -33,18 +33,29 @@ export class Listener {
   }
 }
 
-/** Bind `server` to `addr`; resolves once bound or failed (never rejects). */
-export function bind(server: Server, addr: string, backlog: number | undefined): Promise<ListenResult> {
+/**
+ * Bind `server` to `addr`; resolves once bound or failed (never rejects).
+ * `make` builds the listener object (tls.listen passes its own subclass).
+ */
+export function bind<L extends Listener = Listener>(
+  server: Server,
+  addr: string,
+  backlog: number | undefined,
+  make?: (server: Server) => L,
+): Promise<[L, undefined] | [undefined, string]> {
+  if (backlog !== undefined && (!Number.isSafeInteger(backlog) || backlog < 0)) {
+    throw new RangeError(`listen: backlog must be an integer >= 0, got ${String(backlog)}`);
+  }
   const hp = parseaddr(addr);
   if (typeof hp === "string") return Promise.resolve([undefined, hp]);
-  return new Promise<ListenResult>((resolve) => {
+  return new Promise((resolve) => {
     const onerror = (e: Error): void => resolve([undefined, fromnode(e)]);
     server.once("error", onerror);
     server.listen({ host: hp.host, port: hp.port, backlog }, () => {
       server.off("error", onerror);
       // A listener error after binding (rare: EMFILE on accept) must not crash the process.
       server.on("error", () => {});
-      resolve([new Listener(server), undefined]);
+      resolve([make === undefined ? (new Listener(server) as L) : make(server), undefined]);
     });
   });
 }

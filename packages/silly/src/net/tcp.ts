@@ -25,10 +25,35 @@ export interface ListenConf {
 export function listen(conf: ListenConf): Promise<ListenResult> {
   if (conf === null || typeof conf !== "object") throw new TypeError("tcp.listen: expects { addr, accept }");
   if (typeof conf.accept !== "function") throw new TypeError("tcp.listen: accept must be a function");
+  const accept = guardaccept(conf.accept);
   const server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
-    fork(conf.accept, new Conn(socket));
+    fork(accept, new Conn(socket));
   });
   return bind(server, conf.addr, conf.backlog);
+}
+
+/**
+ * Wrap an accept handler so that a throw closes the conn it abandoned (else
+ * the socket would stay open forever); the error is rethrown for the task
+ * to log. A normal return leaves the conn alone: it may live on elsewhere.
+ * @internal
+ */
+export function guardaccept(accept: (conn: Conn) => unknown): (conn: Conn) => Promise<void> {
+  return async function accepttask(conn: Conn): Promise<void> {
+    try {
+      await accept(conn);
+    } catch (err) {
+      conn.close();
+      throw err;
+    }
+  };
+}
+
+/** @internal */
+export function checktimeout(timeout: number | undefined, who: string): void {
+  if (timeout !== undefined && (typeof timeout !== "number" || !(timeout >= 0))) {
+    throw new RangeError(`${who}: timeout must be a number of ms >= 0, got ${String(timeout)}`);
+  }
 }
 
 export interface ConnectOpts {
@@ -52,24 +77,23 @@ export function whenconnected(socket: Socket, event: string, timeout: number | u
       socket.off(event, onready);
       resolve(r);
     };
-    const onerror = (e: Error): void => {
+    const fail = (err: string): void => {
+      // Late errors from a socket we gave up on must not become uncaught.
+      socket.on("error", noop);
       socket.destroy();
-      done([undefined, fromnode(e)]);
+      done([undefined, err]);
     };
+    const onerror = (e: Error): void => fail(fromnode(e));
     const onready = (): void => done([new Conn(socket), undefined]);
     socket.once("error", onerror);
     socket.once(event, onready);
-    if (timeout !== undefined) {
-      timer = setTimeout(() => {
-        socket.destroy();
-        done([undefined, TIMEDOUT]);
-      }, timeout);
-    }
+    if (timeout !== undefined) timer = setTimeout(fail, timeout, TIMEDOUT);
   });
 }
 
 /** Connect to "host:port" (host names are resolved). Never rejects. */
 export function connect(addr: string, opts: ConnectOpts = {}): Promise<ConnectResult> {
+  checktimeout(opts.timeout, "tcp.connect");
   const hp = parseaddr(addr);
   if (typeof hp === "string") return Promise.resolve([undefined, hp]);
   let local: { localAddress?: string; localPort?: number } = {};
@@ -81,6 +105,8 @@ export function connect(addr: string, opts: ConnectOpts = {}): Promise<ConnectRe
   const socket = netconnect({ host: hp.host ?? "localhost", port: hp.port, allowHalfOpen: true, noDelay: true, ...local });
   return whenconnected(socket, "connect", opts.timeout);
 }
+
+function noop(): void {}
 
 const tcp = { listen, connect };
 export default tcp;

@@ -1,0 +1,40 @@
+// Reading another process's memory and CPU time from /proc (Linux only; -1 when unreadable).
+import { readFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+
+/** A field of /proc/PID/status in kB (VmRSS, VmHWM), or -1. */
+export function statusKb(pid: number, field: string): number {
+  try {
+    const text = readFileSync(`/proc/${pid}/status`, "latin1");
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(text);
+    return m === null ? -1 : Number(m[1]);
+  } catch {
+    return -1;
+  }
+}
+
+let ticks = 0;
+function clockTicks(): number {
+  if (ticks === 0) {
+    try {
+      ticks = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "latin1", timeout: 2000 }).trim()) || 100;
+    } catch {
+      ticks = 100;
+    }
+  }
+  return ticks;
+}
+
+/** User + system CPU seconds used so far by process `pid`, or -1. */
+export function cpuSeconds(pid: number): number {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, "latin1");
+    // Fields after the ")" that closes the command name; utime and stime are fields 14 and 15.
+    const rest = text.slice(text.lastIndexOf(")") + 2).split(" ");
+    const utime = Number(rest[11]);
+    const stime = Number(rest[12]);
+    return (utime + stime) / clockTicks();
+  } catch {
+    return -1;
+  }
+}

@@ -1,0 +1,143 @@
+// Benchmark runner: ours vs peer for every scenario, alternated A B A B for N rounds,
+// medians and ratios in a markdown table; JSON copy in bench/results/latest.json.
+//
+//   node --import tsx bench/run.ts [--rounds 3] [--secs 5] [--warmup 1] [--quick]
+//        [--only ws32,ws32x16,ws16k,ws1m,idle,http,micro] [--no-wrk] [--max-minutes 40]
+//
+// Exit status: 0 when every measurement ran cleanly (goals met or not), 1 otherwise.
+import { mkdirSync, writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { Args } from "./lib/args.js";
+import { describeMachine } from "./runner/machine.js";
+import { measure, type Context, type Sample } from "./runner/measure.js";
+import { runMicro, type MicroPair } from "./runner/micro.js";
+import { makeRow, renderMarkdown, summarize, type Row } from "./runner/report.js";
+import { MICRO_ALIASES, SCENARIOS } from "./runner/scenarios.js";
+import { stopAll } from "./runner/spawn.js";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+
+function log(msg: string): void {
+  process.stderr.write(`[bench] ${msg}\n`);
+}
+
+function options(): { rounds: number; secs: number; warmup: number; quick: boolean; only: string[]; wrk: boolean; maxMinutes: number } {
+  const a = new Args(process.argv.slice(2), new Set(["--quick", "--no-wrk"]));
+  const quick = a.flag("--quick");
+  const o = {
+    quick,
+    rounds: a.num(["--rounds"], quick ? 1 : 3),
+    secs: a.num(["--secs"], quick ? 1 : 5),
+    warmup: a.num(["--warmup"], quick ? 0.5 : 1),
+    only: a.str(["--only"], "").split(",").map((s) => s.trim()).filter((s) => s !== ""),
+    wrk: !a.flag("--no-wrk"),
+    maxMinutes: a.num(["--max-minutes"], 40),
+  };
+  a.done();
+  if (!(Number.isInteger(o.rounds) && o.rounds >= 1 && o.rounds <= 20)) throw new Error("--rounds must be 1..20");
+  if (!(o.secs > 0 && o.secs <= 120 && o.warmup >= 0 && o.warmup <= 60)) throw new Error("--secs must be (0,120], --warmup [0,60]");
+  if (!(o.maxMinutes > 0 && o.maxMinutes <= 240)) throw new Error("--max-minutes must be (0,240]");
+  const known = [...SCENARIOS.map((s) => s.id), ...MICRO_ALIASES];
+  for (const id of o.only) if (!known.includes(id)) throw new Error(`--only: unknown scenario ${id}; known: ${known.join(", ")}`);
+  return o;
+}
+
+async function main(): Promise<number> {
+  const o = options();
+  const machine = describeMachine(root, o.wrk);
+  const ctx: Context = { root, machine, secs: o.secs, warmup: o.warmup, quick: o.quick };
+  const wanted = (id: string): boolean => o.only.length === 0 || o.only.includes(id);
+  const notes: string[] = [];
+  if (machine.nofileNote !== undefined) notes.push(machine.nofileNote);
+  if (!machine.taskset) notes.push("taskset not found: server and load generator are NOT pinned");
+  if (machine.loadavg[0]! > 0.5) notes.push(`machine not idle at start (load average ${machine.loadavg[0]}): figures may be noisy`);
+  if (o.wrk && machine.wrk === undefined && wanted("http")) notes.push("wrk not found (apt-get install -y wrk): HTTP uses bench/http-load.ts");
+  log(`${machine.cpu}, ${machine.cores} cores, node ${machine.node}, ws ${machine.ws}, ulimit -n ${machine.nofile}`);
+
+  const deadline = Date.now() + o.maxMinutes * 60_000;
+  const rows: Row[] = [];
+  let clean = true;
+  let expired = false;
+
+  for (const s of SCENARIOS) {
+    if (!wanted(s.id)) continue;
+    const samples: Record<"ours" | "peer", Sample[]> = { ours: [], peer: [] };
+    for (let r = 1; r <= o.rounds && !expired; r++) {
+      for (const side of ["ours", "peer"] as const) {
+        if (Date.now() > deadline) {
+          expired = true;
+          break;
+        }
+        const sample = await measure(s, side, ctx);
+        samples[side].push(sample);
+        log(`${s.id} round ${r} ${side}: ${sample.ok ? `${sample.value} ${s.unit}` : `FAILED: ${sample.error}`}`);
+        if (!sample.ok) clean = false;
+      }
+    }
+    rows.push(makeRow(s.id, s.label, s.unit, s.goal, summarize(samples.ours), summarize(samples.peer)));
+  }
+
+  if (MICRO_ALIASES.some(wanted)) {
+    const byName = new Map<string, { ours: Sample[]; peer: Sample[] }>();
+    for (let r = 1; r <= o.rounds && !expired; r++) {
+      if (Date.now() > deadline) {
+        expired = true;
+        break;
+      }
+      const res = await runMicro(ctx);
+      if (typeof res === "string") {
+        log(`micro round ${r}: FAILED: ${res}`);
+        notes.push(res);
+        clean = false;
+        continue;
+      }
+      for (const p of res) {
+        const e = byName.get(p.name) ?? { ours: [], peer: [] };
+        e.ours.push(microSample(p, "ours"));
+        e.peer.push(microSample(p, "peer"));
+        byName.set(p.name, e);
+      }
+      log(`micro round ${r}: ${res.map((p) => `${p.name} ${(p.ours / p.peer).toFixed(2)}`).join(", ")}`);
+    }
+    for (const [name, e] of byName) rows.push(makeRow(`micro:${name}`, name, "ops/s", undefined, summarize(e.ours), summarize(e.peer)));
+  }
+
+  if (expired) {
+    clean = false;
+    notes.push(`stopped early: the ${o.maxMinutes}-minute limit (--max-minutes) was reached; later samples are missing`);
+  }
+  if (rows.some((r) => r.ours.impl === "peer-fallback")) {
+    notes.push("ours = PLACEHOLDER (bench/servers/ours-*.ts fall back to the peer), so ratios are ~1 by construction");
+  }
+  for (const r of rows) {
+    for (const e of [...r.ours.errors.map((x) => `ours: ${x}`), ...r.peer.errors.map((x) => `peer: ${x}`)]) notes.push(`${r.id} ${e}`);
+  }
+  const report = { machine, rounds: o.rounds, secs: o.secs, warmup: o.warmup, rows, notes };
+  mkdirSync(`${root}bench/results`, { recursive: true });
+  writeFileSync(`${root}bench/results/latest.json`, JSON.stringify({ date: new Date().toISOString(), quick: o.quick, ...report }, null, 2) + "\n");
+  process.stdout.write(renderMarkdown(report) + "\n");
+  return clean ? 0 : 1;
+}
+
+function microSample(p: MicroPair, side: "ours" | "peer"): Sample {
+  return { ok: true, value: side === "ours" ? p.ours : p.peer, impl: side === "ours" ? "silly" : "baseline", detail: {} };
+}
+
+const bail = (sig: NodeJS.Signals): void => {
+  log(`${sig}: stopping child processes`);
+  void stopAll().then(() => process.exit(130));
+};
+process.once("SIGINT", bail);
+process.once("SIGTERM", bail);
+
+main().then(
+  async (code) => {
+    await stopAll();
+    process.exit(code);
+  },
+  async (err: unknown) => {
+    log(`error: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+    await stopAll();
+    process.exit(2);
+  },
+);

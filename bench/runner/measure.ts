@@ -1,0 +1,194 @@
+// One measurement: start one side's server, run the scenario's load against it,
+// stop the server. Returns the headline figure plus details for the report.
+import http from "node:http";
+import { cpuSeconds } from "../lib/procstat.js";
+import { round } from "../lib/stats.js";
+import type { Machine } from "./machine.js";
+import type { Hello, Idle, Scenario, WsEcho } from "./scenarios.js";
+import { lastJson, runToEnd, startServer, type Placement, type Server } from "./spawn.js";
+
+export type Side = "ours" | "peer";
+
+export interface Context {
+  root: string;
+  machine: Machine;
+  secs: number;
+  warmup: number;
+  quick: boolean;
+}
+
+export interface Sample {
+  ok: boolean;
+  value: number;
+  impl: string;
+  detail: Record<string, number | string>;
+  error?: string;
+}
+
+const SERVER_SCRIPTS: Record<"ws" | "http", Record<Side, string>> = {
+  ws: { ours: "bench/servers/ours-ws.ts", peer: "bench/servers/ws-peer.ts" },
+  http: { ours: "bench/servers/ours-http.ts", peer: "bench/servers/http-peer.ts" },
+};
+const SERVER_START_MS = 30_000;
+const RUN_SLACK_MS = 60_000;
+
+function tsx(script: string, ...args: string[]): string[] {
+  return [process.execPath, "--conditions=source", "--import", "tsx", script, ...args];
+}
+
+function place(ctx: Context, cpu: number): Placement {
+  return { cpu: ctx.machine.taskset ? cpu : undefined, nofile: ctx.machine.nofile, cwd: ctx.root };
+}
+
+function failed(impl: string, error: string): Sample {
+  return { ok: false, value: Number.NaN, impl, detail: {}, error };
+}
+
+function num(v: unknown): number {
+  return typeof v === "number" ? v : Number.NaN;
+}
+
+async function runGenerator(cmd: string[], ctx: Context, budgetMs: number): Promise<Record<string, unknown> | string> {
+  const r = await runToEnd(cmd, place(ctx, 1), budgetMs + RUN_SLACK_MS);
+  const j = lastJson(r.stdout);
+  if (r.timedOut) return `load generator timed out after ${budgetMs + RUN_SLACK_MS} ms`;
+  if (j === undefined) return `load generator printed no JSON (exit ${String(r.code)}): ${r.stderr.slice(-400)}`;
+  if (j.ok !== true) {
+    const reasons = Array.isArray(j.reasons) ? j.reasons.join("; ") : "";
+    return `load generator reported failure: ${reasons || r.stderr.slice(-400)}`;
+  }
+  return j;
+}
+
+async function wsEcho(l: WsEcho, srv: Server, ctx: Context): Promise<Sample> {
+  const cmd = tsx("bench/loadgen.ts", "--mode", "echo", "--port", String(srv.port), "--pid", String(srv.pid),
+    "-c", String(l.conns), "-p", String(l.pipeline), "-s", String(l.size), "-t", l.type,
+    "-d", String(ctx.secs), "-w", String(ctx.warmup));
+  const j = await runGenerator(cmd, ctx, (ctx.secs + ctx.warmup) * 1000);
+  if (typeof j === "string") return failed(srv.impl, j);
+  return {
+    ok: true,
+    value: num(j.msgs_per_s),
+    impl: srv.impl,
+    detail: {
+      mb_per_s: num(j.mb_per_s),
+      p50_us: num(j.p50_us),
+      p99_us: num(j.p99_us),
+      gen_cpu: num(j.cpu),
+      server_cpu: num(j.server_cpu),
+      verified: num(j.verified),
+    },
+  };
+}
+
+async function idle(l: Idle, srv: Server, ctx: Context): Promise<Sample> {
+  const need = l.conns + 256;
+  if (ctx.machine.nofile < need) {
+    return failed(srv.impl, `ulimit -n is ${ctx.machine.nofile}, ${l.conns} connections need >= ${need} (${ctx.machine.nofileNote ?? ""})`);
+  }
+  const settle = ctx.quick ? 1 : 2;
+  const hold = ctx.quick ? 0.2 : 1;
+  const cmd = tsx("bench/loadgen.ts", "--mode", "idle", "--port", String(srv.port), "--pid", String(srv.pid),
+    "-n", String(l.conns), "--settle", String(settle), "--hold", String(hold));
+  const j = await runGenerator(cmd, ctx, (settle + hold + 60) * 1000);
+  if (typeof j === "string") return failed(srv.impl, j);
+  return {
+    ok: true,
+    value: num(j.per_conn_kb),
+    impl: srv.impl,
+    detail: {
+      rss_before_kb: num(j.rss_before_kb),
+      rss_after_kb: num(j.rss_after_kb),
+      per_conn_end_kb: num(j.per_conn_end_kb),
+      connect_secs: num(j.connect_secs),
+    },
+  };
+}
+
+/** One plain GET, to check the protocol before wrk (which checks nothing) hammers it. */
+function probe(port: number): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const req = http.get({ host: "127.0.0.1", port, path: "/", agent: false, timeout: 5000 }, (res) => {
+      let body = "";
+      res.setEncoding("latin1");
+      res.on("data", (d: string) => (body += d));
+      res.on("end", () => {
+        if (res.statusCode !== 200) resolve(`probe: status ${res.statusCode}`);
+        else if (body !== "hello world") resolve(`probe: body ${JSON.stringify(body.slice(0, 40))}`);
+        else if (res.headers["content-type"] !== "text/plain") resolve(`probe: content-type ${res.headers["content-type"]}`);
+        else resolve(undefined);
+      });
+    });
+    req.on("timeout", () => req.destroy(new Error("timeout")));
+    req.on("error", (e: Error) => resolve(`probe: ${e.message}`));
+  });
+}
+
+function parseWrk(out: string): { rps: number; errors: string | undefined } {
+  const m = /Requests\/sec:\s+([0-9.]+)/.exec(out);
+  const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+  const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(out);
+  const errs: string[] = [];
+  if (sock !== null && sock.slice(1).some((x) => Number(x) > 0)) errs.push(sock[0]);
+  if (non2xx !== null) errs.push(non2xx[0]);
+  if (m === null) errs.push(`no Requests/sec in wrk output: ${out.slice(-300)}`);
+  return { rps: m === null ? Number.NaN : Number(m[1]), errors: errs.length > 0 ? errs.join("; ") : undefined };
+}
+
+async function hello(l: Hello, srv: Server, ctx: Context): Promise<Sample> {
+  const bad = await probe(srv.port);
+  if (bad !== undefined) return failed(srv.impl, bad);
+  const wrk = ctx.machine.wrk;
+  if (wrk === undefined) {
+    const cmd = tsx("bench/http-load.ts", "--port", String(srv.port), "--pid", String(srv.pid),
+      "-c", String(l.conns), "-d", String(ctx.secs), "-w", String(ctx.warmup));
+    const j = await runGenerator(cmd, ctx, (ctx.secs + ctx.warmup) * 1000);
+    if (typeof j === "string") return failed(srv.impl, j);
+    return {
+      ok: true,
+      value: num(j.req_per_s),
+      impl: srv.impl,
+      detail: { tool: "http-load", p50_us: num(j.p50_us), p99_us: num(j.p99_us), gen_cpu: num(j.cpu), server_cpu: num(j.server_cpu) },
+    };
+  }
+  const url = `http://127.0.0.1:${srv.port}/`;
+  const secs = Math.max(1, Math.ceil(ctx.secs));
+  if (ctx.warmup > 0) {
+    await runToEnd([wrk, "-t1", `-c${l.conns}`, `-d${Math.max(1, Math.ceil(ctx.warmup))}s`, url], place(ctx, 1), RUN_SLACK_MS);
+  }
+  const s0 = cpuSeconds(srv.pid);
+  const t0 = performance.now();
+  const r = await runToEnd([wrk, "-t1", `-c${l.conns}`, `-d${secs}s`, url], place(ctx, 1), secs * 1000 + RUN_SLACK_MS);
+  const wall = (performance.now() - t0) / 1000;
+  const s1 = cpuSeconds(srv.pid);
+  const w = parseWrk(r.stdout);
+  if (w.errors !== undefined) return failed(srv.impl, `wrk: ${w.errors}`);
+  return {
+    ok: true,
+    value: w.rps,
+    impl: srv.impl,
+    detail: { tool: "wrk", server_cpu: s0 >= 0 && s1 >= 0 ? round((s1 - s0) / wall, 3) : -1 },
+  };
+}
+
+export async function measure(s: Scenario, side: Side, ctx: Context): Promise<Sample> {
+  const kind = s.load.kind === "http" ? "http" : "ws";
+  let srv: Server;
+  try {
+    srv = await startServer(tsx(SERVER_SCRIPTS[kind][side]), place(ctx, 0), SERVER_START_MS);
+  } catch (e) {
+    return failed("", e instanceof Error ? e.message : String(e));
+  }
+  try {
+    switch (s.load.kind) {
+      case "ws":
+        return await wsEcho(s.load, srv, ctx);
+      case "idle":
+        return await idle(s.load, srv, ctx);
+      case "http":
+        return await hello(s.load, srv, ctx);
+    }
+  } finally {
+    await srv.stop();
+  }
+}

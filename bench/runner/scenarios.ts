@@ -1,0 +1,86 @@
+// The benchmark scenarios and their goals (ratio ours/peer).
+
+export interface Goal {
+  op: ">=" | "<=";
+  value: number;
+}
+
+export interface WsEcho {
+  kind: "ws";
+  conns: number;
+  pipeline: number;
+  size: number;
+  type: "text" | "binary";
+}
+
+export interface Idle {
+  kind: "idle";
+  conns: number;
+}
+
+export interface Hello {
+  kind: "http";
+  conns: number;
+}
+
+export interface Scenario {
+  id: string;
+  label: string;
+  /** What the ours/peer figures measure. */
+  unit: string;
+  goal: Goal;
+  load: WsEcho | Idle | Hello;
+}
+
+export const SCENARIOS: readonly Scenario[] = [
+  {
+    id: "ws32",
+    label: "ws echo 32 B text, 50 conns x 1",
+    unit: "msgs/s",
+    goal: { op: ">=", value: 1.25 },
+    load: { kind: "ws", conns: 50, pipeline: 1, size: 32, type: "text" },
+  },
+  {
+    id: "ws32x16",
+    label: "ws echo 32 B text, 50 conns x 16",
+    unit: "msgs/s",
+    goal: { op: ">=", value: 8 },
+    load: { kind: "ws", conns: 50, pipeline: 16, size: 32, type: "text" },
+  },
+  {
+    id: "ws16k",
+    label: "ws echo 16 KiB binary, 10 conns x 4",
+    unit: "msgs/s",
+    goal: { op: ">=", value: 4 },
+    load: { kind: "ws", conns: 10, pipeline: 4, size: 16 * 1024, type: "binary" },
+  },
+  {
+    id: "ws1m",
+    label: "ws echo 1 MiB binary, 4 conns x 1",
+    unit: "msgs/s",
+    goal: { op: ">=", value: 3 },
+    load: { kind: "ws", conns: 4, pipeline: 1, size: 1024 * 1024, type: "binary" },
+  },
+  {
+    id: "idle",
+    label: "ws idle memory, 5,000 conns",
+    unit: "KB RSS/conn",
+    goal: { op: "<=", value: 0.8 },
+    load: { kind: "idle", conns: 5000 },
+  },
+  {
+    id: "http",
+    label: "HTTP hello, 50 conns keep-alive",
+    unit: "req/s",
+    goal: { op: ">=", value: 1.2 },
+    load: { kind: "http", conns: 50 },
+  },
+];
+
+/** The in-process micro-benchmarks (bench/channel.ts), report only. */
+export const MICRO_ID = "micro";
+export const MICRO_ALIASES: readonly string[] = ["micro", "channel", "fork"];
+
+export function met(goal: Goal, ratio: number): boolean {
+  return goal.op === ">=" ? ratio >= goal.value : ratio <= goal.value;
+}

@@ -1,0 +1,124 @@
+// http.listen: an HTTP server over silly/net/tcp or silly/net/tls.
+import tcp from "silly/net/tcp";
+import type { Conn, Listener } from "silly/net/tcp";
+import tls from "silly/net/tls";
+import type { CertConf } from "silly/net/tls";
+import { DEFAULT_LIMITS, DEFAULT_TIMEOUTS } from "./types.js";
+import type { Limits, Timeouts } from "./types.js";
+import { Session } from "./h1/server.js";
+import type { ServerConf, ServerStream } from "./h1/server.js";
+
+export interface ListenConf {
+  /** "127.0.0.1:8080", ":8080" (every interface), "[::1]:8080"; port 0 picks a free port. */
+  addr: string;
+  /** Called for every request, each in its own task. */
+  handler: (stream: ServerStream) => unknown;
+  /** Serve HTTPS. Implied by `certs`; `tls: true` without certs is an error. */
+  tls?: boolean;
+  /** Certificates for HTTPS (PEM); with several, the client's SNI name picks one, the first is the default. */
+  certs?: readonly CertConf[];
+  /** ALPN protocols to offer over TLS. Default ["http/1.1"]. */
+  alpnprotos?: readonly string[];
+  /** Listen queue length. */
+  backlog?: number;
+  /** Size limits; any left out keep their default. */
+  limits?: Partial<Limits>;
+  /** Time limits in ms; any left out keep their default. */
+  timeouts?: Partial<Timeouts>;
+}
+
+export type ListenResult = [Server, undefined] | [undefined, string];
+export type CloseResult = [true, undefined] | [false, string];
+
+/** A listening HTTP server. */
+export class Server {
+  private closed = false;
+
+  /** @internal */
+  constructor(
+    private readonly listener: Listener,
+    private readonly conf: ServerConf,
+  ) {}
+
+  /** The bound "ip:port". */
+  get addr(): string {
+    return this.listener.addr;
+  }
+
+  /** The bound port (the one picked, when the address said port 0). */
+  get port(): number {
+    return this.listener.port;
+  }
+
+  /**
+   * Stop accepting connections and close the idle keep-alive ones. Requests
+   * in flight are answered (with "Connection: close"), then their
+   * connections close; upgraded connections are not touched.
+   */
+  close(): CloseResult {
+    if (this.closed) return [false, "server.close: the server is already closed"];
+    this.closed = true;
+    this.conf.closing = true;
+    this.listener.close();
+    for (const s of this.conf.sessions) if (s.idle()) s.conn.close();
+    return [true, undefined];
+  }
+}
+
+function merge<T extends Limits | Timeouts>(defaults: Readonly<T>, given: Partial<T> | undefined, who: string): T {
+  const out = { ...defaults } as T;
+  if (given === undefined) return out;
+  if (given === null || typeof given !== "object") throw new TypeError(`http.listen: ${who} must be an object`);
+  for (const k of Object.keys(given) as (keyof T)[]) {
+    if (!(k in defaults)) throw new TypeError(`http.listen: unknown ${who} field ${String(k)}`);
+    const v = given[k];
+    if (v === undefined) continue;
+    if (typeof v !== "number" || !(v > 0)) throw new RangeError(`http.listen: ${who}.${String(k)} must be a number > 0, got ${String(v)}`);
+    (out as Record<keyof T, number>)[k] = v;
+  }
+  return out;
+}
+
+/**
+ * Start an HTTP (or, with certs, HTTPS) server. Resolves once bound:
+ * `[server]`, or `[undefined, err]` (address in use, bad certificate...).
+ * Throws for a malformed configuration (programmer error).
+ */
+export async function listen(conf: ListenConf): Promise<ListenResult> {
+  if (conf === null || typeof conf !== "object") throw new TypeError("http.listen: expects { addr, handler }");
+  if (typeof conf.addr !== "string") throw new TypeError("http.listen: addr must be a string");
+  if (typeof conf.handler !== "function") throw new TypeError("http.listen: handler must be a function");
+  const secure = conf.tls === true || conf.certs !== undefined;
+  if (conf.tls === true && conf.certs === undefined) throw new TypeError("http.listen: tls: true needs certs");
+  const sc: ServerConf = {
+    handler: conf.handler,
+    limits: merge(DEFAULT_LIMITS, conf.limits, "limits"),
+    timeouts: merge(DEFAULT_TIMEOUTS, conf.timeouts, "timeouts"),
+    sessions: new Set(),
+    closing: false,
+  };
+  const accept = (conn: Conn): Promise<void> => {
+    if (sc.closing) {
+      conn.close();
+      return Promise.resolve();
+    }
+    if (conn.alpnproto !== undefined && conn.alpnproto !== "http/1.1") {
+      // Only HTTP/1.1 is spoken; a client that insisted on something else is turned away.
+      conn.close();
+      return Promise.resolve();
+    }
+    return new Session(conn, sc).run();
+  };
+  const r = secure
+    ? await tls.listen({
+        addr: conf.addr,
+        certs: conf.certs!,
+        alpnprotos: conf.alpnprotos ?? ["http/1.1"],
+        backlog: conf.backlog,
+        accept,
+      })
+    : await tcp.listen({ addr: conf.addr, backlog: conf.backlog, accept });
+  const [listener, err] = r;
+  if (listener === undefined) return [undefined, err];
+  return [new Server(listener, sc), undefined];
+}

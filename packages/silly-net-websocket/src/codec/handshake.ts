@@ -1,0 +1,36 @@
+// Pure helpers for the opening handshake (RFC 6455 section 4).
+import { createHash, randomBytes } from "node:crypto";
+
+const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+
+/** The Sec-WebSocket-Accept value for a Sec-WebSocket-Key. */
+export function acceptkey(key: string): string {
+  return createHash("sha1").update(key + GUID).digest("base64");
+}
+
+/** A fresh Sec-WebSocket-Key: 16 random bytes, base64. */
+export function genkey(): string {
+  return randomBytes(16).toString("base64");
+}
+
+// 16 bytes are exactly 22 base64 digits + "==". Buffer's base64 decoder skips
+// junk characters, so the shape is checked with a pattern instead.
+const KEY = /^[A-Za-z0-9+/]{22}==$/;
+
+/** True when `key` is base64 that decodes to exactly 16 bytes. */
+export function validkey(key: string | undefined): boolean {
+  return key !== undefined && KEY.test(key);
+}
+
+/**
+ * True when the comma-separated header value lists `token` (case-insensitive,
+ * spaces and tabs around items ignored), e.g. `Connection: keep-alive, Upgrade`.
+ */
+export function hastoken(value: string | undefined, token: string): boolean {
+  if (value === undefined) return false;
+  const want = token.toLowerCase();
+  for (const item of value.split(",")) {
+    if (item.replace(/^[ \t]+|[ \t]+$/g, "").toLowerCase() === want) return true;
+  }
+  return false;
+}

@@ -1,0 +1,19 @@
+// The sans-I/O RFC 6455 codec: framing, masking, UTF-8, close codes, handshake.
+export {
+  FrameParser,
+  encodeframe,
+  encodemessage,
+  FRAGMENT,
+  OP_CONTINUATION,
+  OP_TEXT,
+  OP_BINARY,
+  OP_CLOSE,
+  OP_PING,
+  OP_PONG,
+} from "./frame.js";
+export type { MessageType, ParserOptions, ParserSink } from "./frame.js";
+export { unmask, unmaskascii, maskkey, keyat, writekey } from "./mask.js";
+export { isvalidutf8, isascii, utf8scan, Utf8Validator, decodeascii, decodeutf8 } from "./utf8.js";
+export { validclosecode, encodeclose, decodeclose, NO_STATUS, ABNORMAL, MAX_REASON } from "./closecode.js";
+export type { CloseDecoded } from "./closecode.js";
+export { acceptkey, genkey, validkey, hastoken } from "./handshake.js";
