@@ -3,6 +3,8 @@
 //
 //   node --import tsx bench/run.ts [--rounds 3] [--secs 5] [--warmup 1] [--quick]
 //        [--only ws32,ws32x16,ws16k,ws1m,idle,http,micro] [--no-wrk] [--max-minutes 40]
+//        [--quiet-wait 20]   (seconds to wait, per measurement, for other processes to go
+//                             below 0.25 busy cores; 0 to never wait; default 0 with --quick)
 //
 // Exit status: 0 when every measurement ran cleanly (goals met or not), 1 otherwise.
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -13,6 +15,7 @@ import { measure, type Context, type Sample } from "./runner/measure.js";
 import { runMicro, type MicroPair } from "./runner/micro.js";
 import { makeRow, renderMarkdown, summarize, type Row } from "./runner/report.js";
 import { MICRO_ALIASES, SCENARIOS } from "./runner/scenarios.js";
+import { busyCores, waitQuiet } from "./runner/quiet.js";
 import { stopAll } from "./runner/spawn.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -21,7 +24,20 @@ function log(msg: string): void {
   process.stderr.write(`[bench] ${msg}\n`);
 }
 
-function options(): { rounds: number; secs: number; warmup: number; quick: boolean; only: string[]; wrk: boolean; maxMinutes: number } {
+interface Options {
+  rounds: number;
+  secs: number;
+  warmup: number;
+  quick: boolean;
+  only: string[];
+  wrk: boolean;
+  maxMinutes: number;
+  quietWait: number;
+}
+
+const QUIET_CORES = 0.25;
+
+function options(): Options {
   const a = new Args(process.argv.slice(2), new Set(["--quick", "--no-wrk"]));
   const quick = a.flag("--quick");
   const o = {
@@ -32,11 +48,13 @@ function options(): { rounds: number; secs: number; warmup: number; quick: boole
     only: a.str(["--only"], "").split(",").map((s) => s.trim()).filter((s) => s !== ""),
     wrk: !a.flag("--no-wrk"),
     maxMinutes: a.num(["--max-minutes"], 40),
+    quietWait: a.num(["--quiet-wait"], quick ? 0 : 20),
   };
   a.done();
   if (!(Number.isInteger(o.rounds) && o.rounds >= 1 && o.rounds <= 20)) throw new Error("--rounds must be 1..20");
   if (!(o.secs > 0 && o.secs <= 120 && o.warmup >= 0 && o.warmup <= 60)) throw new Error("--secs must be (0,120], --warmup [0,60]");
   if (!(o.maxMinutes > 0 && o.maxMinutes <= 240)) throw new Error("--max-minutes must be (0,240]");
+  if (!(o.quietWait >= 0 && o.quietWait <= 600)) throw new Error("--quiet-wait must be 0..600 seconds");
   const known = [...SCENARIOS.map((s) => s.id), ...MICRO_ALIASES];
   for (const id of o.only) if (!known.includes(id)) throw new Error(`--only: unknown scenario ${id}; known: ${known.join(", ")}`);
   return o;
@@ -50,7 +68,8 @@ async function main(): Promise<number> {
   const notes: string[] = [];
   if (machine.nofileNote !== undefined) notes.push(machine.nofileNote);
   if (!machine.taskset) notes.push("taskset not found: server and load generator are NOT pinned");
-  if (machine.loadavg[0]! > 0.5) notes.push(`machine not idle at start (load average ${machine.loadavg[0]}): figures may be noisy`);
+  const busyAtStart = await busyCores(1000);
+  if (busyAtStart > QUIET_CORES) notes.push(`machine busy at start (${busyAtStart.toFixed(2)} cores used by other processes)`);
   if (o.wrk && machine.wrk === undefined && wanted("http")) notes.push("wrk not found (apt-get install -y wrk): HTTP uses bench/http-load.ts");
   log(`${machine.cpu}, ${machine.cores} cores, node ${machine.node}, ws ${machine.ws}, ulimit -n ${machine.nofile}`);
 
@@ -58,6 +77,12 @@ async function main(): Promise<number> {
   const rows: Row[] = [];
   let clean = true;
   let expired = false;
+  let busyStarts = 0;
+  const settle = async (): Promise<void> => {
+    if (o.quietWait <= 0) return;
+    const busy = await waitQuiet(QUIET_CORES, o.quietWait * 1000);
+    if (busy > QUIET_CORES) busyStarts++;
+  };
 
   for (const s of SCENARIOS) {
     if (!wanted(s.id)) continue;
@@ -68,6 +93,7 @@ async function main(): Promise<number> {
           expired = true;
           break;
         }
+        await settle();
         const sample = await measure(s, side, ctx);
         samples[side].push(sample);
         log(`${s.id} round ${r} ${side}: ${sample.ok ? `${sample.value} ${s.unit}` : `FAILED: ${sample.error}`}`);
@@ -84,6 +110,7 @@ async function main(): Promise<number> {
         expired = true;
         break;
       }
+      await settle();
       const res = await runMicro(ctx);
       if (typeof res === "string") {
         log(`micro round ${r}: FAILED: ${res}`);
@@ -108,6 +135,13 @@ async function main(): Promise<number> {
   }
   if (rows.some((r) => r.ours.impl === "peer-fallback")) {
     notes.push("ours = PLACEHOLDER (bench/servers/ours-*.ts fall back to the peer), so ratios are ~1 by construction");
+  }
+  const busiest = Math.max(0, ...rows.flatMap((r) => [r.ours.detail.other_cpu, r.peer.detail.other_cpu]).filter((x): x is number => typeof x === "number"));
+  if (busyStarts > 0) {
+    notes.push(`${busyStarts} measurement(s) started with other processes above ${QUIET_CORES} busy cores after waiting ${o.quietWait} s (--quiet-wait)`);
+  }
+  if (busiest > 0.1) {
+    notes.push(`other processes used up to ${Math.round(busiest * 100)}% of a core during measured windows (median per row): the machine was shared, figures are noisy`);
   }
   for (const r of rows) {
     for (const e of [...r.ours.errors.map((x) => `ours: ${x}`), ...r.peer.errors.map((x) => `peer: ${x}`)]) notes.push(`${r.id} ${e}`);

@@ -203,6 +203,16 @@ test("round trip: text ASCII, CJK and emoji of many lengths (fragment splits mid
       assert.equal(roundtrip("text", s, mask), [["text", s]], `reps=${reps} mask=${mask}`);
     }
   }
+  for (let n = 0; n <= 45; n++) {
+    for (const last of ["", "z", "é", "\u{1f389}", "\x7f"]) {
+      const t = "q".repeat(n) + last;
+      for (const mask of [true, false]) {
+        const f = flat(encodeframe(OP_TEXT, t, true, mask));
+        assert.is(f[1] & 0x7f, Buffer.byteLength(t), `length byte for ${JSON.stringify(t)}`);
+        assert.equal(roundtrip("text", t, mask), [["text", t]]);
+      }
+    }
+  }
   const ascii = "x".repeat(200000);
   assert.equal(roundtrip("text", ascii, true), [["text", ascii]]);
   assert.equal(roundtrip("text", "", true), [["text", ""]]);
@@ -555,6 +565,16 @@ test("maxPayload: a single frame is refused from its header (1009)", () => {
   const ok = parser({ maxPayload: 100 });
   ok.p.push(mk(OP_BINARY, fill(100, 1)));
   assert.is(ok.ev[0][0], "binary");
+  // No limit configured: lengths no Buffer or string can hold still fail cleanly.
+  for (const op of [OP_TEXT, OP_BINARY]) {
+    const inf = parser({ maxPayload: Infinity });
+    const h = Buffer.alloc(14);
+    h[0] = 0x80 | op;
+    h[1] = 0x80 | 127;
+    h.writeBigUInt64BE(2n ** 62n, 2);
+    inf.p.push(h);
+    expecterror(inf.ev, 1009, /maxPayload/);
+  }
 });
 
 test("maxPayload: a reassembled message is refused at the fragment that exceeds it (1009)", () => {

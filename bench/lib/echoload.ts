@@ -3,7 +3,7 @@
 import { openConnections } from "./connpool.js";
 import { FrameReader } from "./framereader.js";
 import { Histogram } from "./histogram.js";
-import { cpuSeconds } from "./procstat.js";
+import { cpuSeconds, machineBusySeconds } from "./procstat.js";
 import { round, sleep } from "./stats.js";
 import type { WsConn } from "./wsclient.js";
 import { OP_BINARY, OP_TEXT, frameRun, makePayload, maskedFrame } from "./wsproto.js";
@@ -42,6 +42,8 @@ export interface EchoResult {
   cpu: number;
   /** The same for the server process, -1 when unknown. */
   server_cpu: number;
+  /** CPU used by every other process on the machine, in cores (noise indicator), -1 when unknown. */
+  other_cpu: number;
   verified: number;
   undrained: number;
   errors: number;
@@ -131,6 +133,7 @@ export async function runEcho(o: EchoOptions): Promise<EchoResult> {
   let secs = 0;
   let cpu = 0;
   let serverCpu = -1;
+  let otherCpu = -1;
   if (conns.length > 0) {
     sending = true;
     const t = performance.now();
@@ -138,20 +141,23 @@ export async function runEcho(o: EchoOptions): Promise<EchoResult> {
     await sleep(o.warmup * 1000);
     hist.reset();
     measuring = true;
-    const m0 = received;
+    const r0 = received;
     const c0 = process.cpuUsage();
     const s0 = o.pid > 0 ? cpuSeconds(o.pid) : -1;
+    const m0 = machineBusySeconds();
     const t0 = performance.now();
     await sleep(o.secs * 1000);
     const t1 = performance.now();
     const c1 = process.cpuUsage(c0);
     const s1 = o.pid > 0 ? cpuSeconds(o.pid) : -1;
-    windowMsgs = received - m0;
+    const m1 = machineBusySeconds();
+    windowMsgs = received - r0;
     measuring = false;
     sending = false;
     secs = (t1 - t0) / 1000;
     cpu = (c1.user + c1.system) / 1e6 / secs;
     if (s0 >= 0 && s1 >= 0) serverCpu = (s1 - s0) / secs;
+    if (serverCpu >= 0 && m0 >= 0 && m1 >= 0) otherCpu = Math.max(0, (m1 - m0) / secs - serverCpu - cpu);
     const deadline = performance.now() + DRAIN_MS;
     while (performance.now() < deadline && conns.some((c) => c.state === "open" && inflight[c.id]! > 0)) {
       await sleep(10);
@@ -181,6 +187,7 @@ export async function runEcho(o: EchoOptions): Promise<EchoResult> {
     p99_us: hist.quantile(0.99),
     cpu: round(cpu, 3),
     server_cpu: round(serverCpu, 3),
+    other_cpu: round(otherCpu, 3),
     verified,
     undrained,
     errors,

@@ -3,7 +3,7 @@
 import net from "node:net";
 import { Histogram } from "./histogram.js";
 import { HttpResponseReader } from "./httpreader.js";
-import { cpuSeconds } from "./procstat.js";
+import { cpuSeconds, machineBusySeconds } from "./procstat.js";
 import { round, sleep } from "./stats.js";
 
 export interface HttpOptions {
@@ -28,6 +28,7 @@ export interface HttpResult {
   p99_us: number;
   cpu: number;
   server_cpu: number;
+  other_cpu: number;
   verified: number;
   errors: number;
   reasons: string[];
@@ -108,15 +109,20 @@ export async function runHttp(o: HttpOptions): Promise<HttpResult> {
   const r0 = received;
   const c0 = process.cpuUsage();
   const s0 = o.pid > 0 ? cpuSeconds(o.pid) : -1;
+  const m0 = machineBusySeconds();
   const t0 = performance.now();
   await sleep(o.secs * 1000);
   const t1 = performance.now();
   const c1 = process.cpuUsage(c0);
   const s1 = o.pid > 0 ? cpuSeconds(o.pid) : -1;
+  const m1 = machineBusySeconds();
   const reqs = received - r0;
   measuring = false;
   sending = false;
   const secs = (t1 - t0) / 1000;
+  const cpu = (c1.user + c1.system) / 1e6 / secs;
+  const serverCpu = s0 >= 0 && s1 >= 0 ? (s1 - s0) / secs : -1;
+  const otherCpu = serverCpu >= 0 && m0 >= 0 && m1 >= 0 ? Math.max(0, (m1 - m0) / secs - serverCpu - cpu) : -1;
   let verified = 0;
   for (const c of conns) {
     verified += c.reader.verified;
@@ -132,8 +138,9 @@ export async function runHttp(o: HttpOptions): Promise<HttpResult> {
     req_per_s: round(reqs / secs, 1),
     p50_us: hist.quantile(0.5),
     p99_us: hist.quantile(0.99),
-    cpu: round((c1.user + c1.system) / 1e6 / secs, 3),
-    server_cpu: s0 >= 0 && s1 >= 0 ? round((s1 - s0) / secs, 3) : -1,
+    cpu: round(cpu, 3),
+    server_cpu: round(serverCpu, 3),
+    other_cpu: round(otherCpu, 3),
     verified,
     errors,
     reasons,

@@ -38,3 +38,16 @@ export function cpuSeconds(pid: number): number {
     return -1;
   }
 }
+
+/** Busy CPU seconds of the whole machine so far (all cores, /proc/stat), or -1. */
+export function machineBusySeconds(): number {
+  try {
+    const first = readFileSync("/proc/stat", "latin1").split("\n", 1)[0]!;
+    const f = first.trim().split(/\s+/).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal
+    const busy = f[0]! + f[1]! + f[2]! + (f[5] ?? 0) + (f[6] ?? 0) + (f[7] ?? 0);
+    return busy / clockTicks();
+  } catch {
+    return -1;
+  }
+}

@@ -76,6 +76,7 @@ async function wsEcho(l: WsEcho, srv: Server, ctx: Context): Promise<Sample> {
       p99_us: num(j.p99_us),
       gen_cpu: num(j.cpu),
       server_cpu: num(j.server_cpu),
+      other_cpu: num(j.other_cpu),
       verified: num(j.verified),
     },
   };
@@ -148,7 +149,14 @@ async function hello(l: Hello, srv: Server, ctx: Context): Promise<Sample> {
       ok: true,
       value: num(j.req_per_s),
       impl: srv.impl,
-      detail: { tool: "http-load", p50_us: num(j.p50_us), p99_us: num(j.p99_us), gen_cpu: num(j.cpu), server_cpu: num(j.server_cpu) },
+      detail: {
+        tool: "http-load",
+        p50_us: num(j.p50_us),
+        p99_us: num(j.p99_us),
+        gen_cpu: num(j.cpu),
+        server_cpu: num(j.server_cpu),
+        other_cpu: num(j.other_cpu),
+      },
     };
   }
   const url = `http://127.0.0.1:${srv.port}/`;
@@ -171,6 +179,17 @@ async function hello(l: Hello, srv: Server, ctx: Context): Promise<Sample> {
   };
 }
 
+function run(s: Scenario, srv: Server, ctx: Context): Promise<Sample> {
+  switch (s.load.kind) {
+    case "ws":
+      return wsEcho(s.load, srv, ctx);
+    case "idle":
+      return idle(s.load, srv, ctx);
+    case "http":
+      return hello(s.load, srv, ctx);
+  }
+}
+
 export async function measure(s: Scenario, side: Side, ctx: Context): Promise<Sample> {
   const kind = s.load.kind === "http" ? "http" : "ws";
   let srv: Server;
@@ -180,14 +199,9 @@ export async function measure(s: Scenario, side: Side, ctx: Context): Promise<Sa
     return failed("", e instanceof Error ? e.message : String(e));
   }
   try {
-    switch (s.load.kind) {
-      case "ws":
-        return await wsEcho(s.load, srv, ctx);
-      case "idle":
-        return await idle(s.load, srv, ctx);
-      case "http":
-        return await hello(s.load, srv, ctx);
-    }
+    const sample = await run(s, srv, ctx);
+    const death = srv.death();
+    return death === undefined ? sample : failed(srv.impl, `${death}${sample.error ? `; ${sample.error}` : ""}`);
   } finally {
     await srv.stop();
   }

@@ -73,6 +73,8 @@ function detailText(s: SideSummary): string {
   const srv = pct(d.server_cpu);
   if (srv !== undefined) parts.push(`server CPU ${srv}`);
   if (gen !== undefined) parts.push(`generator CPU ${gen}`);
+  const other = pct(d.other_cpu);
+  if (other !== undefined) parts.push(`other processes ${other}`);
   if (typeof d.p50_us === "number") parts.push(`p50 ${d.p50_us} us, p99 ${d.p99_us} us`);
   if (typeof d.mb_per_s === "number") parts.push(`${d.mb_per_s} MB/s`);
   if (typeof d.rss_before_kb === "number") parts.push(`RSS ${d.rss_before_kb} -> ${d.rss_after_kb} kB`);

@@ -62,6 +62,8 @@ export interface Server {
   port: number;
   /** What the server announced with IMPL=, or "" when it did not. */
   impl: string;
+  /** undefined while running; how it ended (and its last stderr) once it has exited on its own. */
+  death(): string | undefined;
   stop(): Promise<void>;
 }
 
@@ -92,7 +94,16 @@ export function startServer(cmd: readonly string[], p: Placement, timeoutMs: num
       if (m === null) return;
       settled = true;
       clearTimeout(timer);
-      resolve({ pid: child.pid ?? 0, port: Number(m[1]), impl, stop: () => stopChild(child) });
+      let stopping = false;
+      const death = (): string | undefined => {
+        if (stopping || (child.exitCode === null && child.signalCode === null)) return undefined;
+        return `server exited during the run (${child.exitCode ?? child.signalCode})${err ? `; stderr: ${err.slice(-600)}` : ""}`;
+      };
+      const stop = (): Promise<void> => {
+        stopping = true;
+        return stopChild(child);
+      };
+      resolve({ pid: child.pid ?? 0, port: Number(m[1]), impl, death, stop });
     });
     child.on("error", (e: Error) => fail(e.message));
     child.on("exit", (code, sig) => fail(`exited (${code ?? sig}) before announcing its port`));
@@ -106,9 +117,10 @@ export interface Finished {
   timedOut: boolean;
 }
 
-/** Runs a command to completion (killed after `timeoutMs`). */
-export function runToEnd(cmd: readonly string[], p: Placement, timeoutMs: number): Promise<Finished> {
+/** Runs a command to completion (killed after `timeoutMs`); `onStart` gets its pid. */
+export function runToEnd(cmd: readonly string[], p: Placement, timeoutMs: number, onStart?: (pid: number) => void): Promise<Finished> {
   const child = wrap(cmd, p);
+  if (child.pid !== undefined) onStart?.(child.pid);
   let stdout = "";
   let stderr = "";
   child.stdout?.on("data", (d: Buffer) => {

@@ -84,7 +84,7 @@ function merge<T extends Limits | Timeouts>(defaults: Readonly<T>, given: Partia
  * `[server]`, or `[undefined, err]` (address in use, bad certificate...).
  * Throws for a malformed configuration (programmer error).
  */
-export async function listen(conf: ListenConf): Promise<ListenResult> {
+export function listen(conf: ListenConf): Promise<ListenResult> {
   if (conf === null || typeof conf !== "object") throw new TypeError("http.listen: expects { addr, handler }");
   if (typeof conf.addr !== "string") throw new TypeError("http.listen: addr must be a string");
   if (typeof conf.handler !== "function") throw new TypeError("http.listen: handler must be a function");
@@ -97,28 +97,26 @@ export async function listen(conf: ListenConf): Promise<ListenResult> {
     sessions: new Set(),
     closing: false,
   };
-  const accept = (conn: Conn): Promise<void> => {
+  const accept = (conn: Conn): void => {
     if (sc.closing) {
       conn.close();
-      return Promise.resolve();
+      return;
     }
     if (conn.alpnproto !== undefined && conn.alpnproto !== "http/1.1") {
       // Only HTTP/1.1 is spoken; a client that insisted on something else is turned away.
       conn.close();
-      return Promise.resolve();
+      return;
     }
-    return new Session(conn, sc).run();
+    new Session(conn, sc).start();
   };
-  const r = secure
-    ? await tls.listen({
+  const bound = secure
+    ? tls.listen({
         addr: conf.addr,
         certs: conf.certs!,
         alpnprotos: conf.alpnprotos ?? ["http/1.1"],
         backlog: conf.backlog,
         accept,
       })
-    : await tcp.listen({ addr: conf.addr, backlog: conf.backlog, accept });
-  const [listener, err] = r;
-  if (listener === undefined) return [undefined, err];
-  return [new Server(listener, sc), undefined];
+    : tcp.listen({ addr: conf.addr, backlog: conf.backlog, accept });
+  return bound.then((r): ListenResult => (r[0] === undefined ? [undefined, r[1]] : [new Server(r[0], sc), undefined]));
 }

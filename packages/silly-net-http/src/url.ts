@@ -9,8 +9,17 @@ export interface Target {
   rawquery: string;
   /** The path percent-decoded. */
   path: string;
-  /** Query parameters, decoded; "+" means a space; a repeated key keeps its last value. */
-  query: Record<string, string>;
+  /**
+   * Query parameters, decoded ("+" means a space; a repeated key keeps its
+   * last value); undefined when there is no "%" to check: queryof() then
+   * builds them when asked.
+   */
+  query: Record<string, string> | undefined;
+}
+
+/** The query object of a parsed target (built on demand when parsetarget left it out). */
+export function queryof(t: { rawquery: string; query: Record<string, string> | undefined }): Record<string, string> {
+  return t.query ?? parsequery(t.rawquery)!;
 }
 
 /**
@@ -22,8 +31,8 @@ export interface Target {
 export function parsetarget(method: string, target: string): Target | string {
   let start = 0;
   if (target.charCodeAt(0) !== 47 /* / */) {
-    if (method === "CONNECT") return { rawpath: target, rawquery: "", path: target, query: emptyquery() };
-    if (target === "*" && method === "OPTIONS") return { rawpath: "*", rawquery: "", path: "*", query: emptyquery() };
+    if (method === "CONNECT") return { rawpath: target, rawquery: "", path: target, query: undefined };
+    if (target === "*" && method === "OPTIONS") return { rawpath: "*", rawquery: "", path: "*", query: undefined };
     const scheme = target.slice(0, 8).toLowerCase();
     if (scheme.startsWith("http://")) start = 7;
     else if (scheme.startsWith("https://")) start = 8;
@@ -33,8 +42,8 @@ export function parsetarget(method: string, target: string): Target | string {
     if (slash < 0 || (qmark >= 0 && qmark < slash)) {
       // "http://host" or "http://host?x": the path is "/"
       const rawquery = qmark < 0 ? "" : target.slice(qmark + 1);
-      const query = parsequery(rawquery);
-      if (query === undefined) return "invalid percent-encoding in the query";
+      const query = checkquery(rawquery);
+      if (query === null) return "invalid percent-encoding in the query";
       return { rawpath: "/", rawquery, path: "/", query };
     }
     start = slash;
@@ -44,9 +53,15 @@ export function parsetarget(method: string, target: string): Target | string {
   const rawquery = q < 0 ? "" : target.slice(q + 1);
   const path = decodepath(rawpath);
   if (path === undefined) return "invalid percent-encoding in the path";
-  const query = rawquery === "" ? emptyquery() : parsequery(rawquery);
-  if (query === undefined) return "invalid percent-encoding in the query";
+  const query = checkquery(rawquery);
+  if (query === null) return "invalid percent-encoding in the query";
   return { rawpath, rawquery, path, query };
+}
+
+/** Decode a query that has "%" in it now (to reject bad encoding): the object, or null if bad; undefined when there is nothing to check. */
+function checkquery(raw: string): Record<string, string> | undefined | null {
+  if (raw.indexOf("%") < 0) return undefined;
+  return parsequery(raw) ?? null;
 }
 
 function emptyquery(): Record<string, string> {

@@ -40,6 +40,8 @@ export async function connect(url: string, header?: Record<string, string>, opts
   if (stream === undefined) return [undefined, `websocket.connect: ${err}`];
   const fail = (why: string): ConnectResult => {
     stream.close();
+    // After a 101 answer stream.close() leaves the conn to us: close it too.
+    stream.conn.close();
     return [undefined, `websocket.connect: ${why}`];
   };
   const [, werr] = await stream.closewrite();

@@ -1,7 +1,7 @@
 // websocket.upgrade: validate an HTTP upgrade request and answer 101.
 import type { ServerStream } from "silly-net-http";
 import { acceptkey, hastoken, validkey } from "./codec/index.js";
-import { Socket } from "./socket.js";
+import { Socket, checksocketoptions } from "./socket.js";
 import type { SocketOptions } from "./socket.js";
 
 export type UpgradeResult = [Socket, undefined] | [undefined, string];
@@ -52,12 +52,14 @@ export async function upgrade(stream: ServerStream, opts?: UpgradeOptions): Prom
     }
   }
   // Extensions (e.g. permessage-deflate) are declined by not answering them.
-  let sock: Socket;
   try {
-    sock = new Socket(stream.conn, "server", opts, stream);
+    checksocketoptions(opts);
   } catch (e) {
     return refuse(stream, 500, (e as Error).message);
   }
+  // The 101 goes out before the socket takes the conn over: frames the client
+  // sent right behind its request are parsed then, and a close frame answering
+  // a bad one must follow the 101, not precede it.
   stream.respond(101, headers);
-  return [sock, undefined];
+  return [new Socket(stream.conn, "server", opts, stream), undefined];
 }

@@ -249,10 +249,21 @@ export class Socket {
     if (this.finished) return Promise.resolve();
     this.sendclose(code, reason);
     this.fail(this.err ?? "websocket: socket closed");
+    // The peer's close frame may sit behind unread messages: read on (data
+    // after our close frame is dropped, so the queue no longer grows).
+    if (this.paused) {
+      this.paused = false;
+      this.conn.flowing(true);
+    }
     const done = new Promise<void>((resolve) => this.closewaiters.push(resolve));
     this.settle();
     if (!this.finished && this.closetimer === undefined) {
-      this.closetimer = setTimeout(() => this.finish(), this.opts.closeTimeout);
+      this.closetimer = setTimeout(() => {
+        this.finish();
+        // The handshake failed: do not wait for a peer that may never read
+        // to take the bytes still queued (conn.close() would flush them first).
+        this.conn.abort();
+      }, this.opts.closeTimeout);
     }
     return done;
   }
@@ -286,6 +297,11 @@ function stripundefined(o: SocketOptions | undefined): SocketOptions {
   if (o === undefined) return out;
   for (const [k, v] of Object.entries(o)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
   return out;
+}
+
+/** @internal Throws for options the Socket constructor would refuse. */
+export function checksocketoptions(opts: SocketOptions | undefined): void {
+  checkoptions({ ...DEFAULTS, ...stripundefined(opts) });
 }
 
 function checkoptions(o: Required<SocketOptions>): void {

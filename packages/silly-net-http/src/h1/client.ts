@@ -9,6 +9,7 @@ import type { Body, Header, HeaderInput, ReadAllResult, ReadResult, WriteResult 
 import { CHUNKED, FIXED, NOBODY, parseresponse, responseframing } from "./parse.js";
 import type { Framing } from "./parse.js";
 import { bodylength, chunksize, newscan, scanheaders } from "./head.js";
+import type { Scan } from "./head.js";
 import { LASTCHUNK } from "./chunked.js";
 import { BodyReader } from "./body.js";
 import { FAIL_IDLE, FAIL_TIMEOUT, FAIL_TOOLARGE, Wire } from "./wire.js";
@@ -139,7 +140,10 @@ export class ClientStream {
       if (len === 0) return head === "" ? Promise.resolve([true, undefined]) : this.conn.write(head);
       return this.conn.write(head === "" ? [chunksize(len), data, "\r\n"] : [head, chunksize(len), data, "\r\n"]);
     }
-    if (len > this.left) throw new RangeError(`stream.write: ${len} bytes exceed the content-length (${this.left} left)`);
+    if (len > this.left) {
+      if (head !== "") this.conn.write(head);
+      throw new RangeError(`stream.write: ${len} bytes exceed the content-length (${this.left} left)`);
+    }
     this.left -= len;
     if (this.left === 0) this.state = SENT;
     return this.conn.write(head === "" ? data : [head, data]);
@@ -257,7 +261,8 @@ export class ClientStream {
  * (nothing is sent until write/closewrite/readheader) or `[undefined, err]`
  * naming the cause (bad URL, DNS, connect, TLS, timeout).
  */
-export async function request(method: string, url: string, headers?: HeaderInput, opts?: RequestOptions): Promise<RequestResult> {
+export function request(method: string, url: string, headers?: HeaderInput, opts?: RequestOptions): Promise<RequestResult> {
+  // Argument checks throw here, synchronously (programmer errors); everything after is a value.
   if (typeof method !== "string" || !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(method)) {
     throw new TypeError(`http.request: invalid method ${JSON.stringify(method)}`);
   }
@@ -265,6 +270,13 @@ export async function request(method: string, url: string, headers?: HeaderInput
   const o = opts ?? {};
   const timeout = o.timeout ?? DEFAULT_TIMEOUT;
   if (typeof timeout !== "number" || !(timeout > 0)) throw new RangeError(`http.request: timeout must be a number of ms > 0, got ${String(timeout)}`);
+  const scan = newscan();
+  scanheaders(headers, false, scan, "http.request");
+  if (scan.chunked && scan.length >= 0) throw new TypeError("http.request: both content-length and transfer-encoding given");
+  return open(method, url, scan, o, timeout);
+}
+
+async function open(method: string, url: string, scan: Scan, o: RequestOptions, timeout: number): Promise<RequestResult> {
   let u: URL;
   try {
     u = new URL(url);
@@ -276,9 +288,6 @@ export async function request(method: string, url: string, headers?: HeaderInput
   if (!secure && proto !== "http:" && proto !== "ws:") {
     return [undefined, `http.request: unsupported URL scheme ${JSON.stringify(proto)} (want http: or https:)`];
   }
-  const scan = newscan();
-  scanheaders(headers, false, scan, "http.request");
-  if (scan.chunked && scan.length >= 0) throw new TypeError("http.request: both content-length and transfer-encoding given");
   const port = u.port === "" ? (secure ? 443 : 80) : Number(u.port);
   const addr = `${u.hostname}:${port}`;
   const path = `${u.pathname === "" ? "/" : u.pathname}${u.search}`;
@@ -315,11 +324,21 @@ function connecterror(host: string, addr: string, err: string): string {
 }
 
 /** Send a request with `body` (or none) and read the whole response. */
-async function exchange(method: string, url: string, headers: HeaderInput | undefined, body: Body | undefined, opts: RequestOptions | undefined): Promise<FetchResult> {
-  const [s, err] = await request(method, url, headers, opts);
+function exchange(method: string, url: string, headers: HeaderInput | undefined, body: Body | undefined, opts: RequestOptions | undefined): Promise<FetchResult> {
+  const started = request(method, url, headers, opts); // throws for bad arguments
+  return finishexchange(started, body);
+}
+
+async function finishexchange(started: Promise<RequestResult>, body: Body | undefined): Promise<FetchResult> {
+  const [s, err] = await started;
   if (s === undefined) return [undefined, err];
   try {
-    const [, werr] = await s.closewrite(body);
+    let werr: string | undefined;
+    try {
+      [, werr] = await s.closewrite(body);
+    } catch (e) {
+      return [undefined, (e as Error).message]; // a content-length that does not match the body
+    }
     const [res, rerr] = await s.readheader();
     if (res === undefined) return [undefined, werr !== undefined ? `http: sending the request failed: ${werr}` : rerr];
     const [data, berr] = await s.readall();

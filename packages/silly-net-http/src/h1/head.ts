@@ -38,15 +38,18 @@ export function bodyallowed(status: number): boolean {
   return status >= 200 && status !== 204 && status !== 304;
 }
 
-let datestr = "";
-let dateuntil = 0;
+let datestr: string | undefined = undefined;
 
-/** The current time as an IMF-fixdate, recomputed at most once a second. */
+function datestale(): void {
+  datestr = undefined;
+}
+
+/** The current time as an IMF-fixdate; computed once, then kept until the next second starts. */
 export function httpdate(): string {
-  const now = Date.now();
-  if (now >= dateuntil) {
+  if (datestr === undefined) {
+    const now = Date.now();
     datestr = new Date(now).toUTCString();
-    dateuntil = now - (now % 1000) + 1000;
+    setTimeout(datestale, 1000 - (now % 1000)).unref();
   }
   return datestr;
 }
@@ -129,12 +132,17 @@ export function scanheaders(h: HeaderInput | undefined, raw: boolean, out: Scan,
   out.lines = lines;
 }
 
+/** Names already found valid (names repeat: content-type, ...); bounded. */
+const goodnames = new Set<string>();
+
 function checkname(name: string, who: string): void {
+  if (goodnames.has(name)) return;
   if (name.length === 0) throw new TypeError(`${who}: empty header name`);
   for (let i = 0; i < name.length; i++) {
     const c = name.charCodeAt(i);
     if (c > 127 || TCHAR[c] !== 1) throw new TypeError(`${who}: invalid header name ${JSON.stringify(name)}`);
   }
+  if (goodnames.size < 1024) goodnames.add(name);
 }
 
 /** Values may hold any character but controls (HT is allowed); they are sent as UTF-8. */

@@ -48,7 +48,9 @@ export interface RequestHead {
   target: string;
   /** 0 for HTTP/1.0, 1 for HTTP/1.1. */
   minor: number;
-  header: Header;
+  /** The head's bytes and where its header lines start: buildheader() makes the object when asked. */
+  head: Buffer;
+  fields: number;
   framing: Framing;
   /** Body bytes when framing is FIXED. */
   length: number;
@@ -73,6 +75,45 @@ export interface HeadLimits {
 }
 
 const TOO_MANY = "too many header fields";
+
+/**
+ * Field names seen often. A name that matches one (ignoring case) becomes
+ * that constant string: no lower-casing copy, and as a property key it is
+ * already internalized.
+ */
+const COMMON = [
+  "host", "connection", "keep-alive", "user-agent", "accept", "accept-encoding", "accept-language",
+  "accept-charset", "accept-ranges", "content-type", "content-length", "content-encoding", "content-language",
+  "content-range", "content-disposition", "transfer-encoding", "te", "trailer", "upgrade", "expect", "cookie",
+  "set-cookie", "referer", "origin", "authorization", "proxy-authorization", "cache-control", "pragma", "date",
+  "server", "location", "etag", "last-modified", "expires", "age", "vary", "via", "range", "if-match",
+  "if-none-match", "if-modified-since", "if-unmodified-since", "if-range", "x-forwarded-for",
+  "x-forwarded-proto", "x-forwarded-host", "x-real-ip", "x-requested-with", "dnt", "priority",
+  "sec-websocket-key", "sec-websocket-version", "sec-websocket-extensions", "sec-websocket-protocol",
+  "sec-websocket-accept", "sec-fetch-site", "sec-fetch-mode", "sec-fetch-dest", "sec-fetch-user",
+  "sec-ch-ua", "sec-ch-ua-mobile", "sec-ch-ua-platform", "upgrade-insecure-requests", "access-control-allow-origin",
+  "access-control-request-method", "access-control-request-headers", "strict-transport-security", "www-authenticate",
+  "x-content-type-options", "x-frame-options", "alt-svc", "link", "retry-after", "forwarded",
+];
+const BYLENGTH: string[][] = [];
+for (const n of COMMON) (BYLENGTH[n.length] ??= []).push(n);
+
+/** The lower-case name at s[start, start+len): a COMMON constant when it is one. */
+function fieldname(s: string, start: number, len: number): string {
+  const list = BYLENGTH[len];
+  if (list !== undefined) {
+    outer: for (let k = 0; k < list.length; k++) {
+      const cand = list[k]!;
+      for (let i = 0; i < len; i++) {
+        let c = s.charCodeAt(start + i);
+        if (c >= 65 && c <= 90) c += 32;
+        if (c !== cand.charCodeAt(i)) continue outer;
+      }
+      return cand;
+    }
+  }
+  return s.slice(start, start + len).toLowerCase();
+}
 
 /**
  * Parse header lines of `s` from `pos` through the empty line that ends it
@@ -100,7 +141,7 @@ export function parsefields(s: string, pos: number, header: Header, maxcount: nu
       return "invalid character in header name";
     }
     if (pos === ns) return "empty header name";
-    const name = s.slice(ns, pos).toLowerCase();
+    const name = fieldname(s, ns, pos - ns);
     pos++;
     while ((c = s.charCodeAt(pos)) === SP || c === HT) pos++;
     const vs = pos;
@@ -125,75 +166,156 @@ export function parsefields(s: string, pos: number, header: Header, maxcount: nu
   }
 }
 
-/** A fresh header object (no prototype, so "constructor" or "__proto__" are plain names). */
+/**
+ * Header objects: instances of a constructor whose prototype has no
+ * prototype, so "constructor", "toString" or "__proto__" are plain names,
+ * while V8 still keeps them as fast (non-dictionary) objects.
+ */
+const HeaderBag = function HeaderBag(this: object): void {} as unknown as new () => Header;
+HeaderBag.prototype = Object.create(null) as object;
+
+/** A fresh, empty header object. */
 export function newheader(): Header {
-  return Object.create(null) as Header;
+  return new HeaderBag();
+}
+
+/** Case-insensitive test: do the bytes at buf[at..] spell `lower` (a lower-case ASCII name)? */
+function isname(buf: Buffer, at: number, lower: string): boolean {
+  for (let i = 0; i < lower.length; i++) if ((buf[at + i]! | 0x20) !== lower.charCodeAt(i)) return false;
+  return true;
+}
+
+const METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH", "CONNECT", "TRACE"];
+
+/** The method in buf[start, end): a constant string for the standard ones. */
+function methodname(buf: Buffer, start: number, end: number): string {
+  const len = end - start;
+  outer: for (let k = 0; k < METHODS.length; k++) {
+    const m = METHODS[k]!;
+    if (m.length !== len) continue;
+    for (let i = 0; i < len; i++) if (buf[start + i] !== m.charCodeAt(i)) continue outer;
+    return m;
+  }
+  return buf.toString("latin1", start, end);
 }
 
 /**
- * Parse a request head (request line through the final CRLF CRLF), check the
- * framing and connection fields. Returns the head or a HeadError.
+ * Parse a request head (request line through the final CRLF CRLF) and
+ * check its framing and connection fields, working on the bytes: only the
+ * target and the fields acted on become strings here; the header object is
+ * built later by buildheader() if the handler asks for it. Returns the head
+ * or a HeadError.
  */
 export function parserequest(buf: Buffer, limits: HeadLimits): RequestHead | HeadError {
-  const s = buf.toString("latin1");
+  const end = buf.length;
   let pos = 0;
   // RFC 9112 2.2: an empty line before the request line is ignored.
-  while (s.charCodeAt(pos) === CR && s.charCodeAt(pos + 1) === LF) pos += 2;
-  if (pos >= s.length) return new HeadError(400, "empty request");
+  while (buf[pos] === CR && buf[pos + 1] === LF) pos += 2;
+  if (pos >= end) return new HeadError(400, "empty request");
   const linestart = pos;
-  let c = s.charCodeAt(pos);
-  while (TCHAR[c] === 1) c = s.charCodeAt(++pos);
-  if (pos === linestart || c !== SP) return requestlineerror(s, linestart, limits);
-  const method = s.slice(linestart, pos);
+  let c = buf[pos]!;
+  while (TCHAR[c] === 1) c = buf[++pos]!;
+  if (pos === linestart || c !== SP) return requestlineerror(buf, linestart, limits);
+  const method = methodname(buf, linestart, pos);
   const ts = ++pos;
-  c = s.charCodeAt(pos);
-  while (TARGETCHAR[c] === 1) c = s.charCodeAt(++pos);
-  if (pos === ts || c !== SP) return requestlineerror(s, linestart, limits);
-  const target = s.slice(ts, pos);
+  c = buf[pos]!;
+  while (TARGETCHAR[c] === 1) c = buf[++pos]!;
+  if (pos === ts || c !== SP) return requestlineerror(buf, linestart, limits);
+  const target = buf.toString("latin1", ts, pos);
   pos++;
   // "HTTP/" DIGIT "." DIGIT CRLF
   if (
-    s.charCodeAt(pos) !== 72 || s.charCodeAt(pos + 1) !== 84 || s.charCodeAt(pos + 2) !== 84 ||
-    s.charCodeAt(pos + 3) !== 80 || s.charCodeAt(pos + 4) !== 47 || s.charCodeAt(pos + 6) !== 46
+    buf[pos] !== 72 || buf[pos + 1] !== 84 || buf[pos + 2] !== 84 ||
+    buf[pos + 3] !== 80 || buf[pos + 4] !== 47 || buf[pos + 6] !== 46
   ) {
-    return requestlineerror(s, linestart, limits);
+    return requestlineerror(buf, linestart, limits);
   }
-  const major = s.charCodeAt(pos + 5) - 48;
-  const minor = s.charCodeAt(pos + 7) - 48;
-  if (!(major >= 0 && major <= 9 && minor >= 0 && minor <= 9)) return requestlineerror(s, linestart, limits);
+  const major = buf[pos + 5]! - 48;
+  const minor = buf[pos + 7]! - 48;
+  if (!(major >= 0 && major <= 9 && minor >= 0 && minor <= 9)) return requestlineerror(buf, linestart, limits);
   pos += 8;
-  if (s.charCodeAt(pos) !== CR || s.charCodeAt(pos + 1) !== LF) return requestlineerror(s, linestart, limits);
+  if (buf[pos] !== CR || buf[pos + 1] !== LF) return requestlineerror(buf, linestart, limits);
   if (pos - linestart > limits.requestline) return new HeadError(414, "request line too long");
   if (major !== 1 || minor > 1) return new HeadError(505, `HTTP/${major}.${minor} is not supported`);
   pos += 2;
-  const header = newheader();
-  const n = parsefields(s, pos, header, limits.headercount);
-  if (typeof n === "string") return new HeadError(n === TOO_MANY ? 431 : 400, n);
-  return checkrequest(method, target, minor, header);
-}
-
-/** The request line is malformed: find out what to say about it. */
-function requestlineerror(s: string, start: number, limits: HeadLimits): HeadError {
-  let end = s.indexOf("\r\n", start);
-  if (end < 0) end = s.length;
-  const lf = s.indexOf("\n", start);
-  if (lf >= 0 && lf < end) return new HeadError(400, "bare LF in request line");
-  if (end - start > limits.requestline) return new HeadError(414, "request line too long");
-  return new HeadError(400, "malformed request line");
-}
-
-/** Framing, Host, Connection and Expect checks for a request (RFC 9112 6.3, 9110 7.2). */
-function checkrequest(method: string, target: string, minor: number, header: Header): RequestHead | HeadError {
-  const host = header["host"];
-  if (host === undefined) {
-    if (minor === 1) return new HeadError(400, "missing Host header");
-  } else if (host.includes(",")) {
-    return new HeadError(400, "more than one Host header");
+  const fields = pos;
+  // Header lines: validate every byte; pick out the fields acted on.
+  let count = 0;
+  let hosts = 0;
+  let hostcomma = false;
+  let cl: string | undefined;
+  let te: string | undefined;
+  let conn = 0;
+  let upgrade = false;
+  let expect: string | undefined;
+  for (;;) {
+    c = buf[pos]!;
+    if (c === CR) {
+      if (pos + 2 === end && buf[pos + 1] === LF) break;
+      return new HeadError(400, "bare CR in header section");
+    }
+    if (c === SP || c === HT) return new HeadError(400, "obsolete line folding (a header line starting with whitespace)");
+    if (c === LF) return new HeadError(400, "bare LF in header section");
+    const ns = pos;
+    while (TCHAR[c] === 1) c = buf[++pos]!;
+    if (c !== COLON) {
+      if (pos >= end) return new HeadError(400, "unterminated header section");
+      if (c === SP || c === HT) return new HeadError(400, "whitespace between a header name and its colon");
+      return new HeadError(400, pos === ns ? "empty header name" : "invalid character in header name");
+    }
+    const nlen = pos - ns;
+    if (nlen === 0) return new HeadError(400, "empty header name");
+    pos++;
+    while ((c = buf[pos]!) === SP || c === HT) pos++;
+    const vs = pos;
+    let ve = pos;
+    while (c !== CR) {
+      if ((c < 0x20 && c !== HT) || c === 0x7f || pos >= end) {
+        if (c === LF) return new HeadError(400, "bare LF in header section");
+        if (pos >= end) return new HeadError(400, "unterminated header section");
+        return new HeadError(400, "control character in a header value");
+      }
+      if (c !== SP && c !== HT) ve = pos + 1;
+      c = buf[++pos]!;
+    }
+    if (buf[pos + 1] !== LF) return new HeadError(400, "bare CR in header section");
+    pos += 2;
+    if (++count > limits.headercount) return new HeadError(431, TOO_MANY);
+    switch (nlen) {
+      case 4:
+        if (isname(buf, ns, "host")) {
+          hosts++;
+          const comma = buf.indexOf(44, vs);
+          if (comma >= 0 && comma < ve) hostcomma = true;
+        }
+        break;
+      case 6:
+        if (isname(buf, ns, "expect")) expect = join(expect, buf.toString("latin1", vs, ve));
+        break;
+      case 7:
+        if (isname(buf, ns, "upgrade")) upgrade = true;
+        break;
+      case 10:
+        if (isname(buf, ns, "connection")) {
+          const n = ve - vs;
+          if (n === 10 && isname(buf, vs, "keep-alive")) conn |= CONN_KEEPALIVE;
+          else if (n === 5 && isname(buf, vs, "close")) conn |= CONN_CLOSE;
+          else conn |= connectionflags(buf.toString("latin1", vs, ve));
+        }
+        break;
+      case 14:
+        if (isname(buf, ns, "content-length")) cl = join(cl, buf.toString("latin1", vs, ve));
+        break;
+      case 17:
+        if (isname(buf, ns, "transfer-encoding")) te = join(te, buf.toString("latin1", vs, ve));
+        break;
+    }
   }
+  // Host (RFC 9112 3.2), framing (6.3), Connection, Expect.
+  if (hosts === 0 && minor === 1) return new HeadError(400, "missing Host header");
+  if (hosts > 1 || hostcomma) return new HeadError(400, "more than one Host header");
   let framing: Framing = NOBODY;
   let length = 0;
-  const te = header["transfer-encoding"];
-  const cl = header["content-length"];
   if (te !== undefined) {
     if (cl !== undefined) return new HeadError(400, "both Content-Length and Transfer-Encoding");
     if (minor === 0) return new HeadError(400, "Transfer-Encoding in an HTTP/1.0 request");
@@ -207,21 +329,35 @@ function checkrequest(method: string, target: string, minor: number, header: Hea
     framing = n > 0 ? FIXED : NOBODY;
   }
   let keepalive = minor === 1;
-  let upgrade = false;
-  const conn = header["connection"];
-  if (conn !== undefined) {
-    const flags = connectionflags(conn);
-    if (flags & CONN_CLOSE) keepalive = false;
-    else if (flags & CONN_KEEPALIVE) keepalive = true;
-  }
-  if (header["upgrade"] !== undefined) upgrade = true;
+  if (conn & CONN_CLOSE) keepalive = false;
+  else if (conn & CONN_KEEPALIVE) keepalive = true;
   let expect100 = false;
-  const expect = header["expect"];
   if (expect !== undefined) {
     if (expect.toLowerCase() !== "100-continue") return new HeadError(417, `unsupported expectation ${JSON.stringify(expect)}`);
     expect100 = minor === 1;
   }
-  return { method, target, minor, header, framing, length, keepalive, upgrade, expect100 };
+  return { method, target, minor, head: buf, fields, framing, length, keepalive, upgrade, expect100 };
+}
+
+function join(prev: string | undefined, v: string): string {
+  return prev === undefined ? v : `${prev}, ${v}`;
+}
+
+/** The header object of a request parsed by parserequest (already validated). */
+export function buildheader(req: RequestHead): Header {
+  const header = newheader();
+  parsefields(req.head.toString("latin1"), req.fields, header, Infinity);
+  return header;
+}
+
+/** The request line is malformed: find out what to say about it. */
+function requestlineerror(buf: Buffer, start: number, limits: HeadLimits): HeadError {
+  let end = buf.indexOf("\r\n", start);
+  if (end < 0) end = buf.length;
+  const lf = buf.indexOf(LF, start);
+  if (lf >= 0 && lf < end) return new HeadError(400, "bare LF in request line");
+  if (end - start > limits.requestline) return new HeadError(414, "request line too long");
+  return new HeadError(400, "malformed request line");
 }
 
 /** Transfer-Encoding of a request: we decode exactly "chunked". */

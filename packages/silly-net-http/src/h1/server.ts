@@ -7,13 +7,15 @@ import { error as logerror } from "silly/logger";
 import { fork } from "silly/task";
 import type { Conn } from "silly/net/tcp";
 import type { Body, Header, HeaderInput, Limits, ReadAllResult, ReadResult, Timeouts, WriteResult } from "../types.js";
-import { parsetarget } from "../url.js";
-import { CHUNKED, FIXED, HeadError, NOBODY, UNTILCLOSE, hastoken, parserequest } from "./parse.js";
+import type { ReadResult as ConnReadResult } from "silly/net/tcp";
+import { parsetarget, queryof } from "../url.js";
+import type { Target } from "../url.js";
+import { CHUNKED, FIXED, HeadError, NOBODY, UNTILCLOSE, buildheader, hastoken, parserequest } from "./parse.js";
 import type { Framing, RequestHead } from "./parse.js";
 import { bodyallowed, bodylength, chunksize, httpdate, newscan, scanheaders, statusline } from "./head.js";
 import { LASTCHUNK } from "./chunked.js";
 import { BodyReader } from "./body.js";
-import { FAIL_BARELF, FAIL_TIMEOUT, FAIL_TOOLARGE, Wire } from "./wire.js";
+import { FAIL_BARELF, FAIL_GARBAGE, FAIL_TIMEOUT, FAIL_TOOLARGE, Wire } from "./wire.js";
 import type { Fail, WireOwner } from "./wire.js";
 
 /** What a Session needs from its server. */
@@ -54,12 +56,17 @@ export function senderror(conn: Conn, status: number, reason: string): void {
 
 export class Session implements WireOwner {
   readonly wire: Wire;
+  private ended = false;
+  private readonly onhead: (r: ConnReadResult) => void;
+  private readonly ondrained: (ok: boolean) => void;
 
   constructor(
     readonly conn: Conn,
     readonly conf: ServerConf,
   ) {
     this.wire = new Wire(conn);
+    this.onhead = (r) => this.headed(r);
+    this.ondrained = (ok) => (ok ? this.readhead() : this.end());
   }
 
   /** Waiting for a request and none of it has arrived. */
@@ -72,51 +79,73 @@ export class Session implements WireOwner {
     if (f === FAIL_TIMEOUT) senderror(this.conn, 408, "timed out reading the request head");
     else if (f === FAIL_TOOLARGE) senderror(this.conn, 431, "request head too large");
     else if (f === FAIL_BARELF) senderror(this.conn, 400, "bare LF in request head");
+    else if (f === FAIL_GARBAGE) senderror(this.conn, 400, "malformed request line");
   }
 
-  async run(): Promise<void> {
-    const { conn, wire, conf } = this;
-    const { limits, timeouts } = conf;
-    conf.sessions.add(this);
-    let upgraded = false;
+  /** Serve the connection: read a head, run its handler, then the next. */
+  start(): void {
+    this.conf.sessions.add(this);
+    this.readhead();
+  }
+
+  private readhead(): void {
+    const { conf, wire } = this;
+    if (conf.closing) return this.end();
+    wire.begin(conf.limits.headerbytes, conf.timeouts.idle, conf.timeouts.header, true, this);
+    this.conn.read(CRLFCRLF).then(this.onhead);
+  }
+
+  private headed(r: ConnReadResult): void {
+    this.wire.done();
     try {
-      while (!conf.closing) {
-        const [head] = await wire.until(CRLFCRLF, limits.headerbytes, timeouts.idle, timeouts.header, true, this);
-        if (head === undefined) break;
-        if (head.length > limits.headerbytes) {
-          senderror(conn, 431, "request head too large");
-          break;
-        }
-        const req = parserequest(head, limits);
-        if (req instanceof HeadError) {
-          senderror(conn, req.status, req.reason);
-          break;
-        }
-        const r: RequestHead = req;
-        const target = parsetarget(r.method, r.target);
-        if (typeof target === "string") {
-          senderror(conn, 400, target);
-          break;
-        }
-        if (r.framing === FIXED && r.length > limits.body) {
-          senderror(conn, 413, "request body too large");
-          break;
-        }
-        const s = new ServerStream(this, r, target.path, target.rawpath, target.query);
-        await s.serve();
-        if (s.upgraded()) {
-          upgraded = true;
-          break;
-        }
-        if (!s.reusable() || !(await s.drain())) break;
-      }
-    } finally {
-      conf.sessions.delete(this);
-      if (!upgraded) {
-        wire.detach();
-        conn.close();
-      }
+      const head = r[0];
+      if (head === undefined) return this.end();
+      const conf = this.conf;
+      const limits = conf.limits;
+      if (head.length > limits.headerbytes) return this.refuse(431, "request head too large");
+      const req = parserequest(head, limits);
+      if (req instanceof HeadError) return this.refuse(req.status, req.reason);
+      const target = parsetarget(req.method, req.target);
+      if (typeof target === "string") return this.refuse(400, target);
+      if (req.framing === FIXED && req.length > limits.body) return this.refuse(413, "request body too large");
+      fork(runhandler, new ServerStream(this, req, target));
+    } catch (err) {
+      logerror("http: serving %s failed: %s", this.conn.remoteaddr, describe(err));
+      this.end();
     }
+  }
+
+  private refuse(status: number, reason: string): void {
+    senderror(this.conn, status, reason);
+    this.end();
+  }
+
+  /** @internal The handler of `s` returned and its response is complete. */
+  next(s: ServerStream): void {
+    try {
+      if (s.upgraded()) {
+        // The conn belongs to the upgraded protocol now: leave it alone.
+        this.ended = true;
+        this.conf.sessions.delete(this);
+        return;
+      }
+      if (!s.reusable()) return this.end();
+      const d = s.drain();
+      if (d === true) this.readhead();
+      else if (d === false) this.end();
+      else d.then(this.ondrained);
+    } catch (err) {
+      logerror("http: serving %s failed: %s", this.conn.remoteaddr, describe(err));
+      this.end();
+    }
+  }
+
+  private end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.conf.sessions.delete(this);
+    this.wire.detach();
+    this.conn.close();
   }
 }
 
@@ -134,10 +163,6 @@ export class ServerStream implements WireOwner {
   readonly rawpath: string;
   /** The request-target exactly as sent ("/a%20b?x=1"). */
   readonly target: string;
-  /** Query parameters, decoded ("+" is a space); a repeated key keeps its last value. */
-  readonly query: Record<string, string>;
-  /** Request headers: lower-case names; repeats joined with ", " (set-cookie with "\n"). */
-  readonly header: Header;
   /** "HTTP/1.1" or "HTTP/1.0". */
   readonly version: string;
   /** The client's "ip:port". */
@@ -161,21 +186,32 @@ export class ServerStream implements WireOwner {
   private left = 0; // FIXED: body bytes still owed
   private keepalive = false;
   private continued = false; // "100 Continue" sent
-  private resolve: (() => void) | undefined = undefined;
 
   /** @internal */
-  constructor(session: Session, req: RequestHead, path: string, rawpath: string, query: Record<string, string>) {
+  constructor(session: Session, req: RequestHead, target: Target) {
     this.session = session;
     this.req = req;
     this.conn = session.conn;
     this.method = req.method;
     this.target = req.target;
-    this.path = path;
-    this.rawpath = rawpath;
-    this.query = query;
-    this.header = req.header;
+    this.path = target.path;
+    this.rawpath = target.rawpath;
+    this.tgt = target;
     this.version = req.minor === 1 ? "HTTP/1.1" : "HTTP/1.0";
     this.remoteaddr = session.conn.remoteaddr;
+  }
+
+  private hdr: Header | undefined = undefined;
+  private readonly tgt: Target;
+
+  /** Query parameters, decoded ("+" is a space); a repeated key keeps its last value. Built on first use. */
+  get query(): Record<string, string> {
+    return (this.tgt.query ??= queryof(this.tgt));
+  }
+
+  /** Request headers: lower-case names; repeats joined with ", " (set-cookie with "\n"). Built on first use. */
+  get header(): Header {
+    return (this.hdr ??= buildheader(this.req));
   }
 
   /** Trailer fields of a chunked request body, once it has been read to its end. */
@@ -246,6 +282,7 @@ export class ServerStream implements WireOwner {
         return this.conn.write(head === "" ? [chunksize(len), data, "\r\n"] : [head, chunksize(len), data, "\r\n"]);
       case FIXED:
         if (len > this.left) {
+          if (head !== "") this.conn.write(head); // the head is committed; the bad write is not
           throw new RangeError(`stream.write: ${len} bytes exceed the content-length (${this.left} left)`);
         }
         this.left -= len;
@@ -278,12 +315,14 @@ export class ServerStream implements WireOwner {
       return this.conn.write([head, body!]);
     }
     if (this.state !== SENDING) return Promise.resolve([false, "stream.close: the response is already finished"]);
+    if (this.framing === FIXED && len > this.left) {
+      throw new RangeError(`stream.close: ${len} bytes exceed the content-length (${this.left} left)`);
+    }
     this.state = DONE;
     switch (this.framing) {
       case CHUNKED:
         return this.conn.write(len === 0 ? LASTCHUNK : [chunksize(len), body!, "\r\n", LASTCHUNK]);
       case FIXED:
-        if (len > this.left) throw new RangeError(`stream.close: ${len} bytes exceed the content-length (${this.left} left)`);
         this.left -= len;
         if (this.left > 0) this.keepalive = false;
         return len === 0 ? OK_P : this.conn.write(body!);
@@ -390,15 +429,7 @@ export class ServerStream implements WireOwner {
     return `${statusline(status)}${this.hlines}${fields}\r\n`;
   }
 
-  /** @internal Run the handler as its own task; resolves when it returned and the response is complete. */
-  serve(): Promise<void> {
-    return new Promise<void>((resolve) => {
-      this.resolve = resolve;
-      fork(runhandler, this);
-    });
-  }
-
-  /** @internal */
+  /** @internal The handler returned (or threw): complete the response, go on with the connection. */
   finish(threw: boolean): void {
     try {
       this.conclude(threw);
@@ -406,9 +437,7 @@ export class ServerStream implements WireOwner {
       logerror("http: finishing the response failed: %s", describe(err));
       this.state = FAILED;
     }
-    const r = this.resolve!;
-    this.resolve = undefined;
-    r();
+    this.session.next(this);
   }
 
   /** The handler has returned (or thrown): complete whatever it left undone. */
@@ -454,10 +483,11 @@ export class ServerStream implements WireOwner {
     return this.state === DONE && this.keepalive && !this.session.conf.closing && this.conn.isalive();
   }
 
-  /** @internal Skip an unread request body so the next request can be read. */
-  async drain(): Promise<boolean> {
+  /** @internal Skip an unread request body so the next request can be read: true, false, or a promise of it. */
+  drain(): boolean | Promise<boolean> {
     const req = this.req;
     if (req.framing === NOBODY) return true;
+    if (this.reader !== undefined && this.reader.finished) return true;
     if (req.upgrade || (req.expect100 && !this.continued)) return false;
     const { limits, timeouts } = this.session.conf;
     const conf = { limit: limits.body, timeout: timeouts.body, headerbytes: limits.headerbytes, headercount: limits.headercount };
@@ -468,15 +498,36 @@ export class ServerStream implements WireOwner {
 
 const SCAN = newscan();
 
-async function runhandler(s: ServerStream): Promise<void> {
+/** A request's task: run the handler, then finish the response (synchronously for a sync handler). */
+function runhandler(s: ServerStream): void | Promise<void> {
+  let r: unknown;
+  try {
+    r = s.callhandler();
+  } catch (err) {
+    handlerfailed(s, err);
+    s.finish(true);
+    return;
+  }
+  if (r instanceof Promise) return awaithandler(s, r);
+  s.finish(false);
+}
+
+// task.fork reads fn.name for every task: a plain value is much cheaper than a function's own accessor.
+Object.defineProperty(runhandler, "name", { value: "http.handler" });
+
+async function awaithandler(s: ServerStream, p: Promise<unknown>): Promise<void> {
   let threw = false;
   try {
-    await s.callhandler();
+    await p;
   } catch (err) {
     threw = true;
-    logerror("http: handler for %s %s failed: %s", s.method, s.target, describe(err));
+    handlerfailed(s, err);
   }
   s.finish(threw);
+}
+
+function handlerfailed(s: ServerStream, err: unknown): void {
+  logerror("http: handler for %s %s failed: %s", s.method, s.target, describe(err));
 }
 
 function describe(err: unknown): string {

@@ -3,13 +3,14 @@
 // conn.read(delim) waits for the delimiter however many bytes that takes. A
 // Wire watches the socket while such a read is pending: when more than `max`
 // bytes are buffered without the delimiter (or a head shows bare-LF line
-// ends), or a timer runs out, it tells its owner (who may answer with an
+// ends), or its deadline passes, it tells its owner (who may answer with an
 // error status) and closes the conn, which ends the pending read.
 //
 // Two timeouts: `idlems` while none of the awaited bytes has arrived (a
 // keep-alive connection between requests), `activems` from the first byte
-// on (a slowloris head). The watcher is one socket listener per connection;
-// per read it costs a counter and one timer.
+// on (a slowloris head). Deadlines are plain numbers checked by one shared
+// ticker, so a read costs no timer of its own; a deadline fires within a
+// tenth of its timeout of the exact time.
 import type { Conn, ReadResult } from "silly/net/tcp";
 
 export const FAIL_NONE = 0;
@@ -21,7 +22,10 @@ export const FAIL_TIMEOUT = 2;
 export const FAIL_TOOLARGE = 3;
 /** A head with bare-LF line ends. */
 export const FAIL_BARELF = 4;
-export type Fail = typeof FAIL_NONE | typeof FAIL_IDLE | typeof FAIL_TIMEOUT | typeof FAIL_TOOLARGE | typeof FAIL_BARELF;
+/** A request head whose first byte cannot start a request line (say, a TLS ClientHello). */
+export const FAIL_GARBAGE = 5;
+export type Fail =
+  | typeof FAIL_NONE | typeof FAIL_IDLE | typeof FAIL_TIMEOUT | typeof FAIL_TOOLARGE | typeof FAIL_BARELF | typeof FAIL_GARBAGE;
 
 /** Told about a failure before the conn is closed (so it can still write). */
 export interface WireOwner {
@@ -30,18 +34,54 @@ export interface WireOwner {
 
 const LFLF = Buffer.from("\n\n");
 
+/** Bytes that may start a request: a method's token characters, or CR/LF of an empty line before it. */
+const STARTCHAR = new Uint8Array(256);
+for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz\r\n") STARTCHAR[c.charCodeAt(0)] = 1;
+
+// ---- the shared ticker ----
+
+const wires = new Set<Wire>();
+let ticker: NodeJS.Timeout | undefined = undefined;
+let period = Infinity;
+/** Date.now() as of the last tick: deadlines are set from it (at most one period stale). */
+let clock = 0;
+
+function tick(): void {
+  const now = (clock = Date.now());
+  for (const w of wires) w.check(now);
+}
+
+/** Make sure the ticker runs at least every `ms` / 10 (between 5 ms and 1 s). */
+function needtick(ms: number): void {
+  const p = Math.min(1000, Math.max(5, Math.floor(ms / 10)));
+  if (p >= period && ticker !== undefined) return;
+  if (ticker !== undefined) clearInterval(ticker);
+  period = p;
+  clock = Date.now();
+  ticker = setInterval(tick, p);
+  ticker.unref(); // sockets keep the process alive, not this
+}
+
+function droptick(): void {
+  if (wires.size === 0 && ticker !== undefined) {
+    clearInterval(ticker);
+    ticker = undefined;
+    period = Infinity;
+  }
+}
+
 export class Wire {
   /** Why the last read was cut short (FAIL_NONE if it was not). */
   fail: Fail = FAIL_NONE;
-  private seq = 0;
-  private waiting = 0; // seq of the pending read, 0 when none
+  private waiting = false;
   private max = 0;
   private lfcheck = false;
   private active = false;
   private activems = 0;
+  private deadline = 0;
   private checking = false;
   private sawlf = false;
-  private timer: NodeJS.Timeout | undefined = undefined;
+  private garbage = false;
   private owner: WireOwner | undefined = undefined;
   private attached = true;
   private readonly listener: (chunk: Buffer) => void;
@@ -50,19 +90,23 @@ export class Wire {
     this.listener = (chunk: Buffer) => this.ondata(chunk);
     // Added after the Conn's own listener: when it runs, the Conn has taken the chunk.
     conn.socket.on("data", this.listener);
+    conn.socket.once("close", () => this.detach());
+    wires.add(this);
   }
 
   /** A read is waiting and none of its bytes has arrived (an idle keep-alive connection). */
   idle(): boolean {
-    return this.waiting !== 0 && !this.active;
+    return this.waiting && !this.active;
   }
 
-  /** Stop watching the socket (the conn is being handed to another protocol). */
+  /** Stop watching the socket (the conn is closing or is handed to another protocol). */
   detach(): void {
     if (this.attached) {
       this.attached = false;
+      this.waiting = false;
       this.conn.socket.off("data", this.listener);
-      this.stoptimer();
+      wires.delete(this);
+      droptick();
     }
   }
 
@@ -71,44 +115,58 @@ export class Wire {
    * after the Wire cut it short (see `fail`; the conn is closed then). A
    * result longer than `max` is returned as is: the caller checks it.
    */
-  async until(delim: Buffer, max: number, idlems: number, activems: number, lfcheck: boolean, owner: WireOwner | undefined): Promise<ReadResult> {
-    const seq = ++this.seq;
-    this.waiting = seq;
+  until(delim: Buffer, max: number, idlems: number, activems: number, lfcheck: boolean, owner: WireOwner | undefined): Promise<ReadResult> {
+    this.begin(max, idlems, activems, lfcheck, owner);
+    return this.conn.read(delim).then(this.end, this.end);
+  }
+
+  /**
+   * The parts of until() around the read, for callers that await the read
+   * themselves: begin(), `await conn.read(delim)`, end().
+   */
+  begin(max: number, idlems: number, activems: number, lfcheck: boolean, owner: WireOwner | undefined): void {
+    this.waiting = true;
     this.max = max;
     this.lfcheck = lfcheck;
     this.sawlf = false;
+    this.garbage = false;
     this.activems = activems;
     this.owner = owner;
     this.fail = FAIL_NONE;
     const buffered = this.conn.unreadbytes();
     this.active = buffered > 0;
-    this.timer = setTimeout(expire, this.active ? activems : idlems, this, seq);
+    // Tick often enough for both timeouts: the read may turn active later.
+    const shortest = idlems < activems ? idlems : activems;
+    if (shortest < period * 10) needtick(shortest);
+    this.deadline = clock + (this.active ? activems : idlems);
     if (buffered > max) this.schedulecheck();
-    const r = await this.conn.read(delim);
-    this.waiting = 0;
-    this.stoptimer();
-    return r;
   }
 
-  private stoptimer(): void {
-    if (this.timer !== undefined) {
-      clearTimeout(this.timer);
-      this.timer = undefined;
-    }
+  readonly end = (r: ReadResult): ReadResult => {
+    this.waiting = false;
+    return r;
+  };
+
+  /** Mark the pending read done (see begin()). */
+  done(): void {
+    this.waiting = false;
   }
 
   private ondata(chunk: Buffer): void {
-    if (this.waiting === 0) return;
+    if (!this.waiting) return;
     const n = this.conn.unreadbytes();
     // Nothing left buffered: the read took what came (it has completed).
     if (n === 0) return;
     if (!this.active) {
       this.active = true;
-      this.stoptimer();
-      this.timer = setTimeout(expire, this.activems, this, this.waiting);
+      this.deadline = clock + this.activems;
     }
-    if (this.lfcheck && !this.sawlf && chunk.indexOf(LFLF) >= 0) this.sawlf = true;
-    if (n > this.max || this.sawlf) this.schedulecheck();
+    if (this.lfcheck) {
+      // This chunk starts the head: is it a request at all?
+      if (n === chunk.length && STARTCHAR[chunk[0]!] !== 1) this.garbage = true;
+      if (!this.sawlf && chunk.indexOf(LFLF) >= 0) this.sawlf = true;
+    }
+    if (n > this.max || this.sawlf || this.garbage) this.schedulecheck();
   }
 
   /**
@@ -119,38 +177,32 @@ export class Wire {
   private schedulecheck(): void {
     if (!this.checking) {
       this.checking = true;
-      setImmediate(check, this);
+      setImmediate(recheck, this);
     }
   }
 
   /** @internal */
   recheck(): void {
     this.checking = false;
-    if (this.waiting === 0) return;
-    if (this.conn.unreadbytes() > this.max) this.abort(FAIL_TOOLARGE);
+    if (!this.waiting) return;
+    if (this.garbage) this.abort(FAIL_GARBAGE);
+    else if (this.conn.unreadbytes() > this.max) this.abort(FAIL_TOOLARGE);
     else if (this.sawlf) this.abort(FAIL_BARELF);
   }
 
-  /** @internal */
-  abort(f: Fail): void {
+  /** @internal The ticker's visit. */
+  check(now: number): void {
+    if (this.waiting && now >= this.deadline) this.abort(this.active ? FAIL_TIMEOUT : FAIL_IDLE);
+  }
+
+  private abort(f: Fail): void {
     this.fail = f;
-    this.stoptimer();
+    this.waiting = false;
     this.owner?.wirefail(f);
     this.conn.close();
   }
-
-  /** @internal */
-  expired(seq: number): void {
-    this.timer = undefined;
-    if (this.waiting !== seq) return;
-    this.abort(this.active ? FAIL_TIMEOUT : FAIL_IDLE);
-  }
 }
 
-function check(w: Wire): void {
+function recheck(w: Wire): void {
   w.recheck();
-}
-
-function expire(w: Wire, seq: number): void {
-  w.expired(seq);
 }

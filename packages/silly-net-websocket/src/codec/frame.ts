@@ -3,7 +3,7 @@
 //
 // Decisions (see also the Strictness section of PORTING.md):
 // - Any violation fails the parser once with 1002 (protocol), 1007 (bad UTF-8)
-//   or 1009 (too big); afterwards it ignores input.
+//   or 1009 (too big) through `sink.error`; afterwards it ignores input.
 // - Non-minimal length encodings of data frames (e.g. 5 in the 16-bit form) are
 //   accepted: RFC 5.2 obliges senders, and rejecting them protects nothing.
 //   Control frames must use the 7-bit form (126/127 there is 1002), as in `ws`.
@@ -15,10 +15,12 @@
 //   reason -> 1007) and delivered as the raw payload Buffer; the socket reads
 //   code and reason from it with `decodeclose`, which cannot fail by then.
 // - After a close frame the parser keeps parsing; the socket decides to stop
-//   (it may call `stop()` from inside `message`).
+//   (it may call `stop()` from inside `message`; the rest of the chunk is dropped).
+// - The sink must not throw and must not call `push` from inside a callback.
 import { keyat, maskkey, unmask, unmaskascii, writekey } from "./mask.js";
 import { Utf8Validator, decodeascii, decodeutf8, isascii, isvalidutf8 } from "./utf8.js";
 import { validclosecode } from "./closecode.js";
+import { constants } from "node:buffer";
 
 export const OP_CONTINUATION = 0x0;
 export const OP_TEXT = 0x1;
@@ -82,6 +84,10 @@ function view(b: Buffer, s: number, e: number): Buffer {
 export class FrameParser {
   private readonly server: boolean;
   private readonly maxpayload: number;
+  // maxPayload capped at what a Buffer / a string can hold, so even
+  // `maxPayload: Infinity` fails with 1009 instead of throwing from push.
+  private readonly maxbytes: number;
+  private readonly maxtext: number;
   private readonly maxfragments: number;
   private readonly sink: ParserSink;
   private dead = false;
@@ -118,6 +124,8 @@ export class FrameParser {
   constructor(opts: ParserOptions, sink: ParserSink) {
     this.server = opts.role === "server";
     this.maxpayload = opts.maxPayload;
+    this.maxbytes = Math.min(opts.maxPayload, constants.MAX_LENGTH);
+    this.maxtext = Math.min(this.maxbytes, constants.MAX_STRING_LENGTH);
     this.maxfragments = opts.maxFragments;
     this.sink = sink;
     this.slicing = opts.sliceText === true;
@@ -327,10 +335,10 @@ export class FrameParser {
       if (this.nfrag >= this.maxfragments) {
         return this.fail(1009, `message has more than ${this.maxfragments} fragments`);
       }
-      if (plen > this.maxpayload - this.total) {
+      if (plen > (this.mop === OP_TEXT ? this.maxtext : this.maxbytes) - this.total) {
         return this.fail(1009, `message exceeds maxPayload (${this.maxpayload} bytes)`);
       }
-    } else if (plen > this.maxpayload) {
+    } else if (plen > (op === OP_TEXT ? this.maxtext : this.maxbytes)) {
       return this.fail(1009, `frame payload of ${plen} bytes exceeds maxPayload (${this.maxpayload} bytes)`);
     }
     this.plen = plen;
@@ -429,6 +437,12 @@ export class FrameParser {
 
 /** Payloads below this are copied behind the header into one buffer (one write). */
 const SMALL = 4096;
+/**
+ * Strings up to this many characters are copied by a JS loop while they are
+ * ASCII, saving Buffer.byteLength and the native write (measured ~35% faster
+ * for 32 characters; even at ~64).
+ */
+const ASCII_JS_MAX = 40;
 /** encodemessage splits data messages longer than this into frames of this size. */
 export const FRAGMENT = 65536;
 
@@ -488,6 +502,23 @@ export function encodeframe(
 ): Buffer | [Buffer, Buffer] {
   const key = mask ? maskkey() : 0;
   if (typeof payload === "string") {
+    const n = payload.length;
+    if (n <= ASCII_JS_MAX) {
+      const hl = mask ? 6 : 2;
+      const b = Buffer.allocUnsafe(hl + n);
+      let i = 0;
+      for (; i < n; i++) {
+        const c = payload.charCodeAt(i);
+        if (c >= 0x80) break;
+        b[hl + i] = c;
+      }
+      if (i === n) {
+        putheader(b, opcode, fin, n, mask, key);
+        if (mask) unmask(b, hl, hl + n, key);
+        return b;
+      }
+      // Not ASCII: encode below (the small buffer is dropped).
+    }
     const len = Buffer.byteLength(payload);
     const b = Buffer.allocUnsafe(framelen(len, mask) + len);
     const hl = putheader(b, opcode, fin, len, mask, key);

@@ -2,8 +2,9 @@
 //
 // Bytes the socket delivers are kept in a chunk list; read(n) and
 // read(delim) are served from it, zero-copy when the answer lies inside one
-// chunk. Writes issued in one turn of the event loop are corked together and
-// leave in one writev. Every promise resolves to an error value; none rejects.
+// chunk. Writes issued in one turn of the event loop are queued and leave
+// together at the turn's end: small ones copied into one buffer, large ones
+// by reference in one writev. Every promise resolves to an error value; none rejects.
 import type { Socket } from "node:net";
 import { CLOSED, EOF, TIMEDOUT, fromnode } from "../errno.js";
 
@@ -34,6 +35,12 @@ interface PendingRead {
 const WRITE_OK: WriteResult = Object.freeze([true, undefined]) as WriteResult;
 const WRITE_OK_P: Promise<WriteResult> = Promise.resolve(WRITE_OK);
 const EMPTY = Buffer.alloc(0);
+/** How long close() lets queued bytes drain before the socket is destroyed. */
+const LINGER_MS = 10_000;
+/** A turn's writes up to this size are copied into one buffer. */
+const COALESCE_MAX = 64 * 1024;
+/** Buffers this large are passed to the socket by reference, never copied. */
+const BYREF_MIN = 4096;
 /** Default receive-buffer bound: past it the socket is paused (TCP flow control). */
 export const DEFAULT_LIMIT = 4 * 1024 * 1024;
 
@@ -58,7 +65,9 @@ export class Conn {
   private gone = false; // the socket itself has closed
   private paused = false;
   private max = DEFAULT_LIMIT;
-  private corked = false;
+  private outq: Buffer[] = []; // this turn's writes, sent together by flush()
+  private outbytes = 0;
+  private flushing = false; // a flush is scheduled for the end of this turn
   private drainers: ((r: WriteResult) => void)[] = [];
   private consumer: Consumer | undefined = undefined;
 
@@ -306,29 +315,61 @@ export class Conn {
     if (this.closed || this.gone || this.socket.destroyed || this.socket.writableEnded) {
       return Promise.resolve([false, this.closed ? CLOSED : this.writeerr()]);
     }
-    this.cork();
     if (Array.isArray(data)) {
-      for (const d of data as readonly Data[]) this.socket.write(checkdata(d));
-    } else this.socket.write(checkdata(data as Data));
-    if (!this.socket.writableNeedDrain) return WRITE_OK_P;
+      for (const d of data as readonly Data[]) this.enqueue(d);
+    } else this.enqueue(data as Data);
+    if (!this.flushing) {
+      this.flushing = true;
+      process.nextTick(flushturn, this);
+    }
+    if (this.socket.writableLength + this.outbytes < this.socket.writableHighWaterMark) return WRITE_OK_P;
     return new Promise<WriteResult>((resolve) => this.drainers.push(resolve));
   }
 
-  /** Cork the socket until the end of this turn, so the turn's writes leave together. */
-  private cork(): void {
-    if (!this.corked) {
-      this.corked = true;
-      this.socket.cork();
-      process.nextTick(uncork, this);
-    }
+  private enqueue(d: Data): void {
+    let b: Buffer;
+    if (typeof d === "string") b = Buffer.from(d);
+    else if (d instanceof Uint8Array) b = Buffer.isBuffer(d) ? d : Buffer.from(d.buffer, d.byteOffset, d.byteLength);
+    else throw new TypeError("conn.write: data must be a string or a Uint8Array (or an array of them)");
+    if (b.length === 0) return;
+    this.outq.push(b);
+    this.outbytes += b.length;
   }
 
-  /** @internal */
+  /**
+   * Hand this turn's writes to the socket as one write: small buffers are
+   * copied together, large ones go by reference in one corked writev.
+   * @internal
+   */
   flush(): void {
-    if (this.corked) {
-      this.corked = false;
-      this.socket.uncork();
+    this.flushing = false;
+    const q = this.outq;
+    if (q.length === 0) return;
+    const total = this.outbytes;
+    this.outq = [];
+    this.outbytes = 0;
+    const sock = this.socket;
+    if (sock.destroyed) return;
+    if (q.length === 1) sock.write(q[0]!);
+    else if (total <= COALESCE_MAX) sock.write(concat(q, 0, q.length, total));
+    else {
+      sock.cork();
+      let i = 0;
+      while (i < q.length) {
+        // A run of small buffers becomes one copy; a large buffer goes as is.
+        let j = i;
+        let run = 0;
+        while (j < q.length && q[j]!.length < BYREF_MIN && run + q[j]!.length <= COALESCE_MAX) run += q[j++]!.length;
+        if (j - i > 1) sock.write(concat(q, i, j, run));
+        else {
+          sock.write(q[i]!);
+          j = i + 1;
+        }
+        i = j;
+      }
+      sock.uncork();
     }
+    if (!sock.writableNeedDrain) this.wakedrainers(WRITE_OK);
   }
 
   /** Why a write cannot go out: the socket's own error, else CLOSED (a peer's EOF is no write error). */
@@ -345,7 +386,7 @@ export class Conn {
 
   /** Bytes written but not yet handed to the kernel. */
   unsentbytes(): number {
-    return this.socket.writableLength;
+    return this.socket.writableLength + this.outbytes;
   }
 
   /** True while the connection is open and neither side has ended it. */
@@ -364,19 +405,41 @@ export class Conn {
     this.flush();
     this.onfinal(CLOSED);
     this.socket.destroySoon();
+    // A peer that never reads must not hold the socket open forever.
+    if (!this.gone) {
+      const linger = setTimeout(() => this.socket.destroy(), LINGER_MS);
+      linger.unref();
+      this.socket.once("close", () => clearTimeout(linger));
+    }
     return [true, undefined];
+  }
+
+  /** Drop the connection now, discarding unsent bytes. @internal */
+  abort(): void {
+    this.closed = true;
+    this.outq = [];
+    this.outbytes = 0;
+    this.onfinal(CLOSED);
+    this.socket.destroy();
   }
 }
 
-function uncork(c: Conn): void {
+function flushturn(c: Conn): void {
   c.flush();
+}
+
+/** q[i..j) copied into one buffer of `n` bytes. */
+function concat(q: Buffer[], i: number, j: number, n: number): Buffer {
+  const out = Buffer.allocUnsafe(n);
+  let at = 0;
+  for (let k = i; k < j; k++) {
+    const b = q[k]!;
+    if (b.length < 64) for (let x = 0; x < b.length; x++) out[at + x] = b[x]!;
+    else out.set(b, at);
+    at += b.length;
+  }
+  return out;
 }
 
 function noop(): void {}
 
-function checkdata(d: Data): Data {
-  if (typeof d !== "string" && !(d instanceof Uint8Array)) {
-    throw new TypeError("conn.write: data must be a string or a Uint8Array (or an array of them)");
-  }
-  return d;
-}
