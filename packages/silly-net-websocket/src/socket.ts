@@ -6,9 +6,9 @@
 // concurrent writers never interleave; the conn corks a turn's writes into
 // one writev.
 import { isUtf8 } from "node:buffer";
-import type { Conn } from "silly/net/tcp";
+import type { Conn, Consumer } from "silly/net/tcp";
 import { FrameParser, encodemessage, decodeclose, encodeclose, validclosecode, MAX_REASON } from "./codec/index.js";
-import type { MessageType } from "./codec/index.js";
+import type { MessageType, ParserSink } from "./codec/index.js";
 
 export type { MessageType };
 export type WriteType = "text" | "binary" | "ping" | "pong" | "close";
@@ -79,19 +79,20 @@ export class Socket {
     /** The HTTP stream the socket was upgraded from (or connected through). */
     readonly stream: unknown,
   ) {
-    this.opts = { ...DEFAULTS, ...stripundefined(opts) };
+    // Idle sockets are most sockets: share the default options object.
+    this.opts = opts === undefined ? DEFAULT_OPTS : { ...DEFAULTS, ...stripundefined(opts) };
     checkoptions(this.opts);
     this.mask = role === "client";
-    this.parser = new FrameParser(
-      { role, maxPayload: this.opts.maxPayload, maxFragments: this.opts.maxFragments },
-      { message: (type, data) => this.onmessage(type, data), error: (code, reason) => this.onprotocolerror(code, reason) },
-    );
-    conn.takeover({ data: (chunk) => this.parser.push(chunk), end: (err) => this.onconnend(err) });
+    const link = new Link(this);
+    this.parser = new FrameParser({ role, maxPayload: this.opts.maxPayload, maxFragments: this.opts.maxFragments }, link);
+    link.parser = this.parser;
+    conn.takeover(link);
   }
 
   // ---- incoming ----
 
-  private onmessage(type: MessageType, data: string | Buffer): void {
+  /** @internal */
+  onmessage(type: MessageType, data: string | Buffer): void {
     if (type === "close") {
       this.onclose(data as Buffer);
       return;
@@ -138,14 +139,16 @@ export class Socket {
     this.settle();
   }
 
-  private onprotocolerror(code: number, reason: string): void {
+  /** @internal */
+  onprotocolerror(code: number, reason: string): void {
     if (this.err !== undefined) return;
     this.sendclose(code, reason.slice(0, 120));
     this.fail(`websocket: ${code} ${reason}`);
     this.finish();
   }
 
-  private onconnend(err: string): void {
+  /** @internal */
+  onconnend(err: string): void {
     if (this.closerecv || this.finished) {
       this.finish();
       return;
@@ -291,6 +294,28 @@ export class Socket {
 }
 
 const EMPTY = Buffer.alloc(0);
+const DEFAULT_OPTS: Required<SocketOptions> = Object.freeze({ ...DEFAULTS });
+
+/**
+ * Joins conn -> parser -> socket with one small object instead of four
+ * closures: idle connections are the common case, and each byte counts.
+ */
+class Link implements ParserSink, Consumer {
+  parser: FrameParser | undefined = undefined;
+  constructor(private readonly sock: Socket) {}
+  data(chunk: Buffer): void {
+    (this.parser as FrameParser).push(chunk);
+  }
+  end(err: string): void {
+    this.sock.onconnend(err);
+  }
+  message(type: MessageType, data: string | Buffer): void {
+    this.sock.onmessage(type, data);
+  }
+  error(code: number, reason: string): void {
+    this.sock.onprotocolerror(code, reason);
+  }
+}
 
 function stripundefined(o: SocketOptions | undefined): SocketOptions {
   const out: SocketOptions = {};

@@ -60,6 +60,7 @@ export interface ParserSink {
 }
 
 const EMPTY = Buffer.alloc(0);
+const NORUNS = new Int32Array(0);
 
 // sliceText runs: at most this many frames, spanning at most this many bytes.
 const RUN_MAX = 64;
@@ -100,7 +101,8 @@ export class FrameParser {
   private plen = 0;
 
   // A header split across chunks: its first `hlen` bytes.
-  private readonly hdr = Buffer.alloc(14);
+  // Allocated on first need: most connections never see a header cut in two.
+  private hdr: Buffer | undefined = undefined;
   private hlen = 0;
 
   // A payload split across chunks: allocated once at its announced length.
@@ -129,7 +131,7 @@ export class FrameParser {
     this.maxfragments = opts.maxFragments;
     this.sink = sink;
     this.slicing = opts.sliceText === true;
-    this.runs = new Int32Array(this.slicing ? 2 * RUN_MAX : 0);
+    this.runs = this.slicing ? new Int32Array(2 * RUN_MAX) : NORUNS;
   }
 
   /** True once an error was reported or `stop` was called. */
@@ -185,14 +187,15 @@ export class FrameParser {
   /** Keeps the start of a header that the chunk cut off; checks what it can already. */
   private stash(chunk: Buffer, pos: number): void {
     const n = chunk.length - pos;
-    chunk.copy(this.hdr, 0, pos);
+    const h = (this.hdr ??= Buffer.alloc(14));
+    chunk.copy(h, 0, pos);
     this.hlen = n;
-    if (n >= 2) this.first(this.hdr[0], this.hdr[1]);
+    if (n >= 2) this.first(h[0], h[1]);
   }
 
   /** Completes a stashed header from `chunk`; returns the bytes used. Leaves hlen 0 when done. */
   private fillheader(chunk: Buffer): number {
-    const h = this.hdr;
+    const h = this.hdr as Buffer;
     const n = chunk.length;
     let i = 0;
     if (this.hlen < 2) {

@@ -44,6 +44,9 @@ const BYREF_MIN = 4096;
 /** Default receive-buffer bound: past it the socket is paused (TCP flow control). */
 export const DEFAULT_LIMIT = 4 * 1024 * 1024;
 
+const kConn = Symbol("silly.conn");
+type Owned = Socket & { [kConn]: Conn };
+
 export function formataddr(host: string | undefined, port: number | undefined): string {
   if (host === undefined) return "";
   return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
@@ -68,22 +71,40 @@ export class Conn {
   private outq: Buffer[] = []; // this turn's writes, sent together by flush()
   private outbytes = 0;
   private flushing = false; // a flush is scheduled for the end of this turn
-  private drainers: ((r: WriteResult) => void)[] = [];
+  private drainers: ((r: WriteResult) => void)[] | undefined = undefined; // made on first wait
   private consumer: Consumer | undefined = undefined;
 
   constructor(socket: Socket) {
     this.socket = socket;
     this.remoteaddr = formataddr(socket.remoteAddress, socket.remotePort);
     socket.setNoDelay(true);
-    socket.on("data", (chunk: Buffer) => this.ondata(chunk));
-    socket.on("end", () => this.onfinal(EOF));
-    socket.on("error", (e: Error) => this.onfinal(fromnode(e)));
-    socket.on("close", () => {
-      this.onfinal(CLOSED);
-      this.gone = true;
-      this.wakedrainers([false, this.writeerr()]);
-    });
-    socket.on("drain", () => this.wakedrainers(WRITE_OK));
+    // Shared listeners that find their Conn on the socket: no closures per
+    // connection (idle connections are the common case).
+    (socket as Owned)[kConn] = this;
+    socket.on("data", Conn.sdata);
+    socket.on("end", Conn.send);
+    socket.on("error", Conn.serror);
+    socket.on("close", Conn.sclose);
+    socket.on("drain", Conn.sdrain);
+  }
+
+  private static sdata(this: Owned, chunk: Buffer): void {
+    this[kConn].ondata(chunk);
+  }
+  private static send(this: Owned): void {
+    this[kConn].onfinal(EOF);
+  }
+  private static serror(this: Owned, e: Error): void {
+    this[kConn].onfinal(fromnode(e));
+  }
+  private static sclose(this: Owned): void {
+    const c = this[kConn];
+    c.onfinal(CLOSED);
+    c.gone = true;
+    c.wakedrainers([false, c.writeerr()]);
+  }
+  private static sdrain(this: Owned): void {
+    this[kConn].wakedrainers(WRITE_OK);
   }
 
   // ---- reading ----
@@ -323,7 +344,7 @@ export class Conn {
       process.nextTick(flushturn, this);
     }
     if (this.socket.writableLength + this.outbytes < this.socket.writableHighWaterMark) return WRITE_OK_P;
-    return new Promise<WriteResult>((resolve) => this.drainers.push(resolve));
+    return new Promise<WriteResult>((resolve) => (this.drainers ??= []).push(resolve));
   }
 
   private enqueue(d: Data): void {
@@ -378,9 +399,9 @@ export class Conn {
   }
 
   private wakedrainers(r: WriteResult): void {
-    if (this.drainers.length === 0) return;
     const ds = this.drainers;
-    this.drainers = [];
+    if (ds === undefined || ds.length === 0) return;
+    this.drainers = undefined;
     for (const d of ds) d(r);
   }
 
