@@ -268,16 +268,14 @@ export function parserequest(buf: Buffer, limits: HeadLimits): RequestHead | Hea
     pos++;
     while ((c = buf[pos]!) === SP || c === HT) pos++;
     const vs = pos;
-    let ve = pos;
-    while (c !== CR) {
-      if ((c < 0x20 && c !== HT) || c === 0x7f || pos >= end) {
-        if (c === LF) return new HeadError(400, "bare LF in header section");
-        if (pos >= end) return new HeadError(400, "unterminated header section");
-        return new HeadError(400, "control character in a header value");
-      }
-      if (c !== SP && c !== HT) ve = pos + 1;
-      c = buf[++pos]!;
+    while (FIELDCHAR[c] === 1) c = buf[++pos]!;
+    if (c !== CR) {
+      if (c === LF) return new HeadError(400, "bare LF in header section");
+      if (pos >= end) return new HeadError(400, "unterminated header section");
+      return new HeadError(400, "control character in a header value");
     }
+    let ve = pos;
+    while (ve > vs && ((c = buf[ve - 1]!) === SP || c === HT)) ve--;
     if (buf[pos + 1] !== LF) return new HeadError(400, "bare CR in header section");
     pos += 2;
     if (++count > limits.headercount) return new HeadError(431, TOO_MANY);
