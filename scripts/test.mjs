@@ -28,13 +28,21 @@ function walk(dir) {
 const files = walk(join(root, "tests")).filter(
   (f) => filters.length === 0 || filters.some((x) => f.includes(x)),
 );
+// Suites that also run with the fast read path off, so both read paths of
+// silly/net stay covered (see packages/silly/src/net/fastread.ts).
+const BOTH_PATHS = ["tcp.test.ts", "websocket.test.ts", "http-server.test.ts"];
+const jobs = files.flatMap((f) => {
+  const one = { file: f, env: {}, label: "" };
+  if (!BOTH_PATHS.some((n) => f.endsWith(n))) return [one];
+  return [one, { file: f, env: { SILLY_FASTREAD: "0" }, label: " [SILLY_FASTREAD=0]" }];
+});
 
-function runfile(file) {
+function runfile({ file, env, label }) {
   return new Promise((resolve) => {
-    const rel = relative(root, file);
+    const rel = relative(root, file) + label;
     const child = spawn(process.execPath, ["--conditions=source", "--import", "tsx", file], {
       cwd: root,
-      env: { ...process.env, FORCE_COLOR: "0", NO_COLOR: "1" },
+      env: { ...process.env, FORCE_COLOR: "0", NO_COLOR: "1", ...env },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let out = "";
@@ -77,7 +85,7 @@ function runfile(file) {
   });
 }
 
-const queue = [...files];
+const queue = [...jobs];
 const results = [];
 async function worker() {
   while (queue.length) {
@@ -89,7 +97,7 @@ async function worker() {
     if (r.failed || process.env.TEST_VERBOSE) console.log(r.out.replace(/^/gm, "    | "));
   }
 }
-await Promise.all(Array.from({ length: Math.min(JOBS, files.length) }, worker));
+await Promise.all(Array.from({ length: Math.min(JOBS, jobs.length) }, worker));
 const passed = results.reduce((a, r) => a + r.passed, 0);
 const failed = results.reduce((a, r) => a + r.failed, 0);
 if (files.length === 0) console.log("no test files matched");

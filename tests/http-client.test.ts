@@ -289,6 +289,26 @@ test("failures are values naming the cause: refused, DNS, malformed, timeout, TL
   assert.match((await http.get("ftp://example.com/"))[1]!, /unsupported URL scheme "ftp:"/);
 });
 
+test("response limits: head bytes, header count, body size", async () => {
+  const rs = await rawserver((sock) =>
+    readhead(sock, (head) => {
+      if (head.startsWith("GET /bighead")) sock.end(`HTTP/1.1 200 OK\r\nX-Big: ${"a".repeat(2000)}\r\nContent-Length: 0\r\n\r\n`);
+      else if (head.startsWith("GET /many")) sock.end(`HTTP/1.1 200 OK\r\n${"X-N: 1\r\n".repeat(20)}Content-Length: 0\r\n\r\n`);
+      else if (head.startsWith("GET /chunked")) sock.end(`HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n800\r\n${"c".repeat(2048)}\r\n0\r\n\r\n`);
+      else sock.end(`HTTP/1.1 200 OK\r\nContent-Length: 5000\r\n\r\n${"b".repeat(5000)}`);
+    }),
+  );
+  const limits = { headerbytes: 1024, headercount: 10, body: 1000 };
+  const base = `http://127.0.0.1:${rs.port}`;
+  assert.match((await http.get(`${base}/bighead`, {}, { limits }))[1]!, /response head too large/);
+  assert.match((await http.get(`${base}/many`, {}, { limits }))[1]!, /too many header fields/);
+  assert.match((await http.get(`${base}/body`, {}, { limits }))[1]!, /body exceeds the size limit/);
+  assert.match((await http.get(`${base}/chunked`, {}, { limits }))[1]!, /body exceeds the size limit/);
+  const [ok] = await http.get(`${base}/body`);
+  assert.is(ok!.body.length, 5000);
+  await rs.close();
+});
+
 test("request(): fixed-length upload with write(); wrong lengths and bad headers throw", async () => {
   const srv = await nodeserver((_req, body, res) => res.end(`got ${body.toString()}`));
   const [s] = await http.request("PUT", `http://127.0.0.1:${srv.port}/data`, { "content-length": 12 });

@@ -173,4 +173,46 @@ test("garbage does not crash the server or leak tasks; it still serves afterward
   server.close();
 });
 
+// ---- the pure pieces, directly ----
+
+test("parselength, parsechunksize, parsetarget", async () => {
+  const { parselength, parserequest, HeadError } = await import("../packages/silly-net-http/src/h1/parse.js");
+  const { parsechunksize } = await import("../packages/silly-net-http/src/h1/chunked.js");
+  const { parsetarget } = await import("../packages/silly-net-http/src/url.js");
+  assert.is(parselength("0"), 0);
+  assert.is(parselength("42"), 42);
+  assert.is(parselength("7, 7,7"), 7);
+  assert.type(parselength("7, 8"), "string");
+  assert.type(parselength(""), "string");
+  assert.type(parselength("1 2"), "string");
+  assert.type(parselength("0x10"), "string");
+  assert.type(parselength("9".repeat(16)), "string");
+  const line = (t: string) => Buffer.from(`${t}\r\n`);
+  assert.is(parsechunksize(line("1a")), 26);
+  assert.is(parsechunksize(line("FF;name=value")), 255);
+  assert.is(parsechunksize(line("10 ;x")), 16);
+  assert.type(parsechunksize(line("")), "string");
+  assert.type(parsechunksize(line("g")), "string");
+  assert.type(parsechunksize(line("10 x")), "string");
+  assert.type(parsechunksize(line("1;a\x01")), "string");
+  assert.type(parsechunksize(line("1".repeat(14))), "string");
+  const t = parsetarget("GET", "http://example.com/a%2Fb?q=%41+x&q=2");
+  assert.ok(typeof t !== "string");
+  if (typeof t !== "string") {
+    assert.equal([t.rawpath, t.path, t.rawquery], ["/a%2Fb", "/a/b", "q=%41+x&q=2"]);
+    assert.equal({ ...t.query }, { q: "2" });
+  }
+  const bare = parsetarget("GET", "https://example.com");
+  assert.ok(typeof bare !== "string" && bare.path === "/");
+  assert.equal(parsetarget("CONNECT", "example.com:443"), { rawpath: "example.com:443", rawquery: "", path: "example.com:443", query: undefined });
+  assert.type(parsetarget("GET", "*"), "string");
+  assert.ok(typeof parsetarget("OPTIONS", "*") !== "string");
+  const limits = { requestline: 100, headercount: 5 };
+  const ok = parserequest(Buffer.from("\r\nPOST /x HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nConnection: close\r\n\r\n"), limits);
+  assert.ok(!(ok instanceof HeadError));
+  if (!(ok instanceof HeadError)) assert.equal([ok.method, ok.target, ok.minor, ok.length, ok.keepalive], ["POST", "/x", 1, 3, false]);
+  const tenok = parserequest(Buffer.from("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n"), limits);
+  assert.ok(!(tenok instanceof HeadError) && tenok.keepalive && tenok.minor === 0);
+});
+
 test.run();

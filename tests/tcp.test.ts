@@ -445,4 +445,13 @@ test("an error in an accept task is logged, closes that conn, and the server kee
   l.close();
 });
 
+test("accepted plain TCP sockets take the fast read path unless SILLY_FASTREAD=0", async () => {
+  const { s, done } = await pair();
+  const slot = Object.getOwnPropertySymbols(s.socket).find((x) => x.description === "kBufferCb");
+  const cb = slot === undefined ? undefined : (s.socket as unknown as Record<symbol, unknown>)[slot];
+  if (process.env.SILLY_FASTREAD === "0") assert.is(cb, null, "the public 'data' path is used");
+  else assert.type(cb, "function", "reads go through the fast path");
+  done();
+});
+
 test.run();

@@ -270,6 +270,11 @@ export function request(method: string, url: string, headers?: HeaderInput, opts
   const o = opts ?? {};
   const timeout = o.timeout ?? DEFAULT_TIMEOUT;
   if (typeof timeout !== "number" || !(timeout > 0)) throw new RangeError(`http.request: timeout must be a number of ms > 0, got ${String(timeout)}`);
+  if (o.limits !== undefined) {
+    for (const [k, v] of Object.entries(o.limits)) {
+      if (v !== undefined && (typeof v !== "number" || !(v > 0))) throw new RangeError(`http.request: limits.${k} must be a number > 0`);
+    }
+  }
   const scan = newscan();
   scanheaders(headers, false, scan, "http.request");
   if (scan.chunked && scan.length >= 0) throw new TypeError("http.request: both content-length and transfer-encoding given");

@@ -164,14 +164,34 @@ function checknumber(name: string, v: number, who: string): string {
 }
 
 function checklength(v: unknown, who: string): number {
-  const n = typeof v === "number" ? v : typeof v === "string" && /^\s*\d{1,15}\s*$/.test(v) ? Number(v) : NaN;
+  let n = NaN;
+  if (typeof v === "number") n = v;
+  else if (typeof v === "string") {
+    const t = v.length > 0 && (v.charCodeAt(0) === 32 || v.charCodeAt(v.length - 1) === 32) ? v.trim() : v;
+    if (t.length > 0 && t.length <= 15) {
+      n = 0;
+      for (let i = 0; i < t.length; i++) {
+        const c = t.charCodeAt(i) - 48;
+        if (c < 0 || c > 9) {
+          n = NaN;
+          break;
+        }
+        n = n * 10 + c;
+      }
+    }
+  }
   if (!Number.isSafeInteger(n) || n < 0) throw new TypeError(`${who}: content-length must be an integer >= 0, got ${JSON.stringify(v)}`);
   return n;
 }
 
 /** The bytes of a body: strings count as UTF-8. */
 export function bodylength(b: string | Uint8Array): number {
-  return typeof b === "string" ? Buffer.byteLength(b) : b.byteLength;
+  if (typeof b !== "string") return b.byteLength;
+  const n = b.length;
+  if (n > 64) return Buffer.byteLength(b);
+  // Short text: count in JS (cheaper than the native call) unless it leaves ASCII.
+  for (let i = 0; i < n; i++) if (b.charCodeAt(i) > 0x7f) return Buffer.byteLength(b);
+  return n;
 }
 
 const hexcache: string[] = [];

@@ -1,16 +1,24 @@
 // Bounded, timed delimiter reads over a Conn.
 //
 // conn.read(delim) waits for the delimiter however many bytes that takes. A
-// Wire watches the socket while such a read is pending: when more than `max`
-// bytes are buffered without the delimiter (or a head shows bare-LF line
-// ends), or its deadline passes, it tells its owner (who may answer with an
-// error status) and closes the conn, which ends the pending read.
+// Wire watches the connection while such a read is pending: when more than
+// `max` bytes are buffered without the delimiter (or a request head shows
+// bare-LF line ends, or starts with a byte no request starts with), or its
+// deadline passes, it tells its owner (who may answer with an error status)
+// and closes the conn, which ends the pending read.
 //
 // Two timeouts: `idlems` while none of the awaited bytes has arrived (a
 // keep-alive connection between requests), `activems` from the first byte
 // on (a slowloris head). Deadlines are plain numbers checked by one shared
 // ticker, so a read costs no timer of its own; a deadline fires within a
 // tenth of its timeout of the exact time.
+//
+// How the Wire learns that bytes arrived: the Conn hands every chunk to its
+// ondata method (whether the socket emitted 'data' or the Conn's fast read
+// path got it), so the Wire wraps that method on the instance. Should a
+// Conn lack it, the Wire listens to the socket's 'data' events instead. The
+// ticker also polls the buffered byte count, so timeouts and the size bound
+// hold even if neither hook saw a chunk.
 import type { Conn, ReadResult } from "silly/net/tcp";
 
 export const FAIL_NONE = 0;
@@ -70,6 +78,10 @@ function droptick(): void {
   }
 }
 
+type ChunkFn = (this: unknown, chunk: Buffer) => void;
+/** The Conn's per-chunk entry point, seen as a plain property. */
+type Hookable = { ondata?: ChunkFn };
+
 export class Wire {
   /** Why the last read was cut short (FAIL_NONE if it was not). */
   fail: Fail = FAIL_NONE;
@@ -84,12 +96,26 @@ export class Wire {
   private garbage = false;
   private owner: WireOwner | undefined = undefined;
   private attached = true;
-  private readonly listener: (chunk: Buffer) => void;
+  private readonly orig: ChunkFn | undefined; // the Conn's ondata we wrapped
+  private readonly listener: ((chunk: Buffer) => void) | undefined; // or a socket listener
 
   constructor(readonly conn: Conn) {
-    this.listener = (chunk: Buffer) => this.ondata(chunk);
-    // Added after the Conn's own listener: when it runs, the Conn has taken the chunk.
-    conn.socket.on("data", this.listener);
+    const wire = this;
+    const c = conn as unknown as Hookable;
+    const orig = c.ondata;
+    if (typeof orig === "function") {
+      this.orig = orig;
+      this.listener = undefined;
+      c.ondata = function (this: unknown, chunk: Buffer): void {
+        orig.call(this, chunk);
+        wire.arrived(chunk);
+      };
+    } else {
+      this.orig = undefined;
+      // Added after the Conn's own listener: when it runs, the Conn has taken the chunk.
+      this.listener = (chunk: Buffer) => this.arrived(chunk);
+      conn.socket.on("data", this.listener);
+    }
     conn.socket.once("close", () => this.detach());
     wires.add(this);
   }
@@ -99,15 +125,15 @@ export class Wire {
     return this.waiting && !this.active;
   }
 
-  /** Stop watching the socket (the conn is closing or is handed to another protocol). */
+  /** Stop watching (the conn is closing or is handed to another protocol). */
   detach(): void {
-    if (this.attached) {
-      this.attached = false;
-      this.waiting = false;
-      this.conn.socket.off("data", this.listener);
-      wires.delete(this);
-      droptick();
-    }
+    if (!this.attached) return;
+    this.attached = false;
+    this.waiting = false;
+    if (this.orig !== undefined) (this.conn as unknown as Hookable).ondata = this.orig;
+    if (this.listener !== undefined) this.conn.socket.off("data", this.listener);
+    wires.delete(this);
+    droptick();
   }
 
   /**
@@ -122,7 +148,8 @@ export class Wire {
 
   /**
    * The parts of until() around the read, for callers that await the read
-   * themselves: begin(), `await conn.read(delim)`, end().
+   * themselves: begin(), `await conn.read(delim)`, done(). With `lfcheck`
+   * the awaited bytes are a request head (bare-LF and first-byte checks).
    */
   begin(max: number, idlems: number, activems: number, lfcheck: boolean, owner: WireOwner | undefined): void {
     this.waiting = true;
@@ -152,7 +179,8 @@ export class Wire {
     this.waiting = false;
   }
 
-  private ondata(chunk: Buffer): void {
+  /** @internal A chunk arrived (the Conn has already taken it in). */
+  arrived(chunk: Buffer): void {
     if (!this.waiting) return;
     const n = this.conn.unreadbytes();
     // Nothing left buffered: the read took what came (it has completed).
@@ -190,9 +218,17 @@ export class Wire {
     else if (this.sawlf) this.abort(FAIL_BARELF);
   }
 
-  /** @internal The ticker's visit. */
+  /** @internal The ticker's visit (timers run after microtasks: a waiting read is pending). */
   check(now: number): void {
-    if (this.waiting && now >= this.deadline) this.abort(this.active ? FAIL_TIMEOUT : FAIL_IDLE);
+    if (!this.waiting) return;
+    const n = this.conn.unreadbytes();
+    if (n > this.max) return this.abort(FAIL_TOOLARGE);
+    if (!this.active && n > 0) {
+      // Bytes arrived that no hook reported: the head has begun.
+      this.active = true;
+      this.deadline = now + this.activems;
+    }
+    if (now >= this.deadline) this.abort(this.active ? FAIL_TIMEOUT : FAIL_IDLE);
   }
 
   private abort(f: Fail): void {

@@ -7,6 +7,8 @@
 // by reference in one writev. Every promise resolves to an error value; none rejects.
 import type { Socket } from "node:net";
 import { CLOSED, EOF, TIMEDOUT, fromnode } from "../errno.js";
+import { logerror } from "../internal/report.js";
+import { usefastread } from "./fastread.js";
 
 export type Data = string | Uint8Array;
 /** `[bytes]`, or `[undefined, err, partial]` where partial holds what had arrived. */
@@ -82,6 +84,7 @@ export class Conn {
     // connection (idle connections are the common case).
     (socket as Owned)[kConn] = this;
     socket.on("data", Conn.sdata);
+    usefastread(socket);
     socket.on("end", Conn.send);
     socket.on("error", Conn.serror);
     socket.on("close", Conn.sclose);
@@ -89,7 +92,14 @@ export class Conn {
   }
 
   private static sdata(this: Owned, chunk: Buffer): void {
-    this[kConn].ondata(chunk);
+    const c = this[kConn];
+    try {
+      c.ondata(chunk);
+    } catch (err) {
+      // A protocol layer's bug must cost this connection only, never the process.
+      logerror(`conn ${c.remoteaddr}: dropped after an error in its reader`, err);
+      c.abort();
+    }
   }
   private static send(this: Owned): void {
     this[kConn].onfinal(EOF);

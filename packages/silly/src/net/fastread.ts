@@ -1,0 +1,72 @@
+// An optional fast read path for plain TCP sockets.
+//
+// Node delivers socket bytes through its Readable machinery ('data' events),
+// which costs more per read than the rest of a small echo. Client sockets can
+// skip it with the public `onread` option; accepted sockets cannot, but they
+// carry the same internal slots. Feature detection finds those slots on a
+// probe socket built with the public option; where anything differs, the
+// caller keeps the public 'data' path. SILLY_FASTREAD=0 turns it off.
+import { Socket } from "node:net";
+
+interface Slots {
+  buffer: symbol;
+  callback: symbol;
+}
+
+interface HandleWithUserBuffer {
+  useUserBuffer?: (buf: Uint8Array) => void;
+}
+
+/** Every read lands here first; its bytes are copied out before the next one. */
+const shared = Buffer.allocUnsafe(64 * 1024);
+
+function emitcopy(this: Socket, nread: number, buf: Buffer): void {
+  const chunk = Buffer.allocUnsafe(nread);
+  buf.copy(chunk, 0, 0, nread);
+  this.emit("data", chunk);
+}
+
+function probe(): Slots | undefined {
+  if (process.env.SILLY_FASTREAD === "0") return undefined;
+  try {
+    const buf = Buffer.alloc(1);
+    const cb = (): void => {};
+    // `onread` is public for client sockets; @types/node lists it on connect() only.
+    const s = new Socket({ onread: { buffer: buf, callback: cb } } as ConstructorParameters<typeof Socket>[0]);
+    let buffer: symbol | undefined;
+    let callback: symbol | undefined;
+    const bag = s as unknown as Record<symbol, unknown>;
+    for (const sym of Object.getOwnPropertySymbols(s)) {
+      if (bag[sym] === buf) buffer = sym;
+      else if (bag[sym] === cb) callback = sym;
+    }
+    s.destroy();
+    return buffer !== undefined && callback !== undefined ? { buffer, callback } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const slots = probe();
+
+/** True when this Node.js offers the fast path (and it is not disabled). */
+export const fastread = slots !== undefined;
+
+/**
+ * Deliver the socket's reads as plain 'data' events (a private copy of each
+ * read, emitted directly instead of through the Readable state machine).
+ * Returns false (and changes nothing) when the socket cannot take the fast
+ * path: TLS sockets, no handle, an unknown Node.
+ */
+export function usefastread(socket: Socket): boolean {
+  if (slots === undefined || (socket as { encrypted?: boolean }).encrypted === true) return false;
+  const handle = (socket as unknown as { _handle?: HandleWithUserBuffer | null })._handle;
+  if (handle == null || typeof handle.useUserBuffer !== "function") return false;
+  const bag = socket as unknown as Record<symbol, unknown>;
+  // An accepted socket has the slots as own properties (null); anything else is not the layout we probed.
+  if (bag[slots.buffer] !== null || bag[slots.callback] !== null) return false;
+  bag[slots.buffer] = shared;
+  bag[slots.callback] = emitcopy;
+  handle.useUserBuffer(shared);
+  return true;
+}
