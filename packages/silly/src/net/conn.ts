@@ -72,6 +72,7 @@ export class Conn {
   private max = DEFAULT_LIMIT;
   private outq: Buffer[] = []; // this turn's writes, sent together by flush()
   private outbytes = 0;
+  private outbig = false; // outq holds a buffer worth passing by reference
   private flushing = false; // a flush is scheduled for the end of this turn
   private drainers: ((r: WriteResult) => void)[] | undefined = undefined; // made on first wait
   private consumer: Consumer | undefined = undefined;
@@ -365,6 +366,7 @@ export class Conn {
     if (b.length === 0) return;
     this.outq.push(b);
     this.outbytes += b.length;
+    if (b.length >= BYREF_MIN) this.outbig = true;
   }
 
   /**
@@ -377,12 +379,14 @@ export class Conn {
     const q = this.outq;
     if (q.length === 0) return;
     const total = this.outbytes;
+    const big = this.outbig;
     this.outq = [];
     this.outbytes = 0;
+    this.outbig = false;
     const sock = this.socket;
     if (sock.destroyed) return;
     if (q.length === 1) sock.write(q[0]!);
-    else if (total <= COALESCE_MAX) sock.write(concat(q, 0, q.length, total));
+    else if (total <= COALESCE_MAX && !big) sock.write(concat(q, 0, q.length, total));
     else {
       sock.cork();
       let i = 0;
