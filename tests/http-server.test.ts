@@ -6,6 +6,7 @@ import * as nodehttp from "node:http";
 import * as nodehttps from "node:https";
 import * as net from "node:net";
 import * as nodetls from "node:tls";
+import * as nodehttp2 from "node:http2";
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import http from "silly-net-http";
@@ -484,6 +485,79 @@ test("HTTPS: node:https with the test CA; SNI picks between two certificates", a
   assert.is(err, undefined);
   assert.is(res!.body.toString(), "secure /ours");
   server.close();
+});
+
+test("HTTP/2 when ALPN picks h2: same stream API, bodies both ways, errors; HTTP/1.1 still served", async () => {
+  const lines: string[] = [];
+  const prev = logger.setsink((l) => lines.push(l));
+  const seen: unknown[] = [];
+  const server = await serve(
+    async (s) => {
+      if (s.path === "/throw") throw new Error("h2 boom");
+      if (s.path === "/stream") {
+        s.respond(200, { "content-type": "text/plain", connection: "keep-alive" }); // connection fields are dropped on h2
+        await s.write("a");
+        await s.write(Buffer.from("b"));
+        return; // finished for us
+      }
+      if (s.path === "/empty") {
+        s.respond(204, {});
+        return void s.close("dropped");
+      }
+      const [body, err] = await s.readall();
+      seen.push({ v: s.version, m: s.method, p: s.path, q: { ...s.query }, host: s.header["host"], x: s.header["x-test"], err });
+      if (body === undefined) return;
+      s.respond(200, { "content-type": "application/octet-stream", "set-cookie": ["a=1", "b=2"] });
+      s.close(body);
+    },
+    {
+      certs: [{ cert: fixture("localhost.pem"), key: fixture("localhost-key.pem") }],
+      alpnprotos: ["h2", "http/1.1"],
+      limits: { body: 100_000 },
+    },
+  );
+  const ca = fixture("ca.pem");
+  const client = nodehttp2.connect(`https://localhost:${server.port}`, { ca });
+  const h2req = (headers: nodehttp2.OutgoingHttpHeaders, body?: Buffer): Promise<{ status: number; headers: nodehttp2.IncomingHttpHeaders; body: Buffer }> =>
+    new Promise((resolve, reject) => {
+      const req = client.request(headers);
+      const parts: Buffer[] = [];
+      let h: nodehttp2.IncomingHttpHeaders = {};
+      req.on("response", (x) => (h = x));
+      req.on("data", (d: Buffer) => parts.push(d));
+      req.on("end", () => resolve({ status: Number(h[":status"]), headers: h, body: Buffer.concat(parts) }));
+      req.on("error", reject);
+      req.end(body);
+    });
+  try {
+    const data = randomBytes(64 * 1024);
+    const a = await h2req({ ":method": "POST", ":path": "/up%20load?x=1&x=2", "x-test": "yes" }, data);
+    assert.is(a.status, 200);
+    assert.ok(a.body.equals(data));
+    assert.equal(a.headers["set-cookie"], ["a=1", "b=2"]);
+    assert.is(a.headers["content-length"], String(data.length));
+    assert.equal(seen[0], { v: "HTTP/2", m: "POST", p: "/up load", q: { x: "2" }, host: `localhost:${server.port}`, x: "yes", err: undefined });
+    const b = await h2req({ ":path": "/stream" });
+    assert.equal([b.status, b.body.toString()], [200, "ab"]);
+    const c = await h2req({ ":path": "/empty" });
+    assert.equal([c.status, c.body.length], [204, 0]);
+    const d = await h2req({ ":path": "/throw" });
+    assert.is(d.status, 500);
+    assert.match(lines.join(""), /h2 boom/);
+    const e = await h2req({ ":method": "POST", ":path": "/big" }, randomBytes(200_000));
+    assert.is(e.status, 413);
+    const f = await h2req({ ":method": "HEAD", ":path": "/" });
+    assert.equal([f.status, f.body.length], [200, 0]);
+    // The same listener speaks HTTP/1.1 to a client that offers only that.
+    const [res, err] = await http.post(`https://localhost:${server.port}/h1`, {}, "one", { ca });
+    assert.is(err, undefined);
+    assert.is(res!.body.toString(), "one");
+    assert.is((seen[seen.length - 1] as { v: string }).v, "HTTP/1.1");
+  } finally {
+    client.close();
+    server.close();
+    logger.setsink(prev);
+  }
 });
 
 test("listen errors are values; bad configuration throws", async () => {

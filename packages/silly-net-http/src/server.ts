@@ -6,7 +6,8 @@ import type { CertConf } from "silly/net/tls";
 import { DEFAULT_LIMITS, DEFAULT_TIMEOUTS } from "./types.js";
 import type { Limits, Timeouts } from "./types.js";
 import { Session } from "./h1/server.js";
-import type { ServerConf, ServerStream } from "./h1/server.js";
+import { serveh2 } from "./h2/server.js";
+import type { ServerConf, ServerStream } from "./stream.js";
 
 export interface ListenConf {
   /** "127.0.0.1:8080", ":8080" (every interface), "[::1]:8080"; port 0 picks a free port. */
@@ -60,7 +61,7 @@ export class Server {
     this.closed = true;
     this.conf.closing = true;
     this.listener.close();
-    for (const s of this.conf.sessions) if (s.idle()) s.conn.close();
+    for (const s of this.conf.sessions) s.closeidle();
     return [true, undefined];
   }
 }
@@ -102,12 +103,10 @@ export function listen(conf: ListenConf): Promise<ListenResult> {
       conn.close();
       return;
     }
-    if (conn.alpnproto !== undefined && conn.alpnproto !== "http/1.1") {
-      // Only HTTP/1.1 is spoken; a client that insisted on something else is turned away.
-      conn.close();
-      return;
-    }
-    new Session(conn, sc).start();
+    const proto = conn.alpnproto;
+    if (proto === undefined || proto === "http/1.1") new Session(conn, sc).start();
+    else if (proto === "h2") serveh2(conn, sc);
+    else conn.close(); // offered through alpnprotos, but not spoken here
   };
   const bound = secure
     ? tls.listen({

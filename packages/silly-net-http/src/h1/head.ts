@@ -135,7 +135,7 @@ export function scanheaders(h: HeaderInput | undefined, raw: boolean, out: Scan,
 /** Names already found valid (names repeat: content-type, ...); bounded. */
 const goodnames = new Set<string>();
 
-function checkname(name: string, who: string): void {
+export function checkname(name: string, who: string): void {
   if (goodnames.has(name)) return;
   if (name.length === 0) throw new TypeError(`${who}: empty header name`);
   for (let i = 0; i < name.length; i++) {
@@ -146,7 +146,7 @@ function checkname(name: string, who: string): void {
 }
 
 /** Values may hold any character but controls (HT is allowed); they are sent as UTF-8. */
-function checkvalue(name: string, v: string, who: string): string {
+export function checkvalue(name: string, v: string, who: string): string {
   for (let i = 0; i < v.length; i++) {
     const c = v.charCodeAt(i);
     if (c < 256 && FIELDCHAR[c] !== 1) {
@@ -163,7 +163,7 @@ function checknumber(name: string, v: number, who: string): string {
   return String(v);
 }
 
-function checklength(v: unknown, who: string): number {
+export function checklength(v: unknown, who: string): number {
   let n = NaN;
   if (typeof v === "number") n = v;
   else if (typeof v === "string") {

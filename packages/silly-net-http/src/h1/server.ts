@@ -6,7 +6,8 @@ import { EOF } from "silly/errno";
 import { error as logerror } from "silly/logger";
 import { fork } from "silly/task";
 import type { Conn } from "silly/net/tcp";
-import type { Body, Header, HeaderInput, Limits, ReadAllResult, ReadResult, Timeouts, WriteResult } from "../types.js";
+import type { Body, Header, HeaderInput, ReadAllResult, ReadResult, WriteResult } from "../types.js";
+import type { Live, ServerConf, ServerStream } from "../stream.js";
 import type { ReadResult as ConnReadResult } from "silly/net/tcp";
 import { parsetarget, queryof } from "../url.js";
 import type { Target } from "../url.js";
@@ -17,17 +18,6 @@ import { LASTCHUNK } from "./chunked.js";
 import { BodyReader } from "./body.js";
 import { FAIL_BARELF, FAIL_GARBAGE, FAIL_TIMEOUT, FAIL_TOOLARGE, Wire } from "./wire.js";
 import type { Fail, WireOwner } from "./wire.js";
-
-/** What a Session needs from its server. */
-export interface ServerConf {
-  handler: (stream: ServerStream) => unknown;
-  limits: Limits;
-  timeouts: Timeouts;
-  /** Live sessions, so closing the server can end idle ones. */
-  sessions: Set<Session>;
-  /** The server was closed: finish what is in flight, take no new requests. */
-  closing: boolean;
-}
 
 const CRLFCRLF = Buffer.from("\r\n\r\n");
 /** Unread request body a connection may skip to stay reusable; more and it is closed. */
@@ -54,7 +44,7 @@ export function senderror(conn: Conn, status: number, reason: string): void {
   );
 }
 
-export class Session implements WireOwner {
+export class Session implements WireOwner, Live {
   readonly wire: Wire;
   private ended = false;
   private readonly onhead: (r: ConnReadResult) => void;
@@ -69,9 +59,9 @@ export class Session implements WireOwner {
     this.ondrained = (ok) => (ok ? this.readhead() : this.end());
   }
 
-  /** Waiting for a request and none of it has arrived. */
-  idle(): boolean {
-    return this.wire.idle();
+  /** The server is closing: end the connection now if it is waiting for a request with none of it here. */
+  closeidle(): void {
+    if (this.wire.idle()) this.conn.close();
   }
 
   /** A head read was cut short: say why, if it is worth an answer. */
@@ -108,7 +98,7 @@ export class Session implements WireOwner {
       const target = parsetarget(req.method, req.target);
       if (typeof target === "string") return this.refuse(400, target);
       if (req.framing === FIXED && req.length > limits.body) return this.refuse(413, "request body too large");
-      fork(runhandler, new ServerStream(this, req, target));
+      fork(runhandler, new H1Stream(this, req, target));
     } catch (err) {
       logerror("http: serving %s failed: %s", this.conn.remoteaddr, describe(err));
       this.end();
@@ -121,7 +111,7 @@ export class Session implements WireOwner {
   }
 
   /** @internal The handler of `s` returned and its response is complete. */
-  next(s: ServerStream): void {
+  next(s: H1Stream): void {
     try {
       if (s.upgraded()) {
         // The conn belongs to the upgraded protocol now: leave it alone.
@@ -150,11 +140,11 @@ export class Session implements WireOwner {
 }
 
 /**
- * One request and its response, as the handler sees it. The response head
- * is held back until the first write() or close(), so `respond(...)` then
- * `close(body)` leaves as one write with a Content-Length.
+ * One HTTP/1.x request and its response, as the handler sees it. The
+ * response head is held back until the first write() or close(), so
+ * `respond(...)` then `close(body)` leaves as one write with a Content-Length.
  */
-export class ServerStream implements WireOwner {
+export class H1Stream implements ServerStream, WireOwner {
   /** The request method, e.g. "GET". */
   readonly method: string;
   /** The request path, percent-decoded ("/a b" for "/a%20b?x"). */
@@ -499,7 +489,7 @@ export class ServerStream implements WireOwner {
 const SCAN = newscan();
 
 /** A request's task: run the handler, then finish the response (synchronously for a sync handler). */
-function runhandler(s: ServerStream): void | Promise<void> {
+function runhandler(s: H1Stream): void | Promise<void> {
   let r: unknown;
   try {
     r = s.callhandler();
@@ -515,7 +505,7 @@ function runhandler(s: ServerStream): void | Promise<void> {
 // task.fork reads fn.name for every task: a plain value is much cheaper than a function's own accessor.
 Object.defineProperty(runhandler, "name", { value: "http.handler" });
 
-async function awaithandler(s: ServerStream, p: Promise<unknown>): Promise<void> {
+async function awaithandler(s: H1Stream, p: Promise<unknown>): Promise<void> {
   let threw = false;
   try {
     await p;
@@ -526,14 +516,14 @@ async function awaithandler(s: ServerStream, p: Promise<unknown>): Promise<void>
   s.finish(threw);
 }
 
-function handlerfailed(s: ServerStream, err: unknown): void {
+export function handlerfailed(s: ServerStream, err: unknown): void {
   logerror("http: handler for %s %s failed: %s", s.method, s.target, describe(err));
 }
 
-function describe(err: unknown): string {
+export function describe(err: unknown): string {
   return err instanceof Error ? (err.stack ?? `${err.name}: ${err.message}`) : String(err);
 }
 
-function checkbody(b: unknown, who: string): void {
+export function checkbody(b: unknown, who: string): void {
   if (typeof b !== "string" && !(b instanceof Uint8Array)) throw new TypeError(`${who}: body must be a string or a Uint8Array`);
 }
