@@ -1,6 +1,7 @@
 // The server stream API shared by HTTP/1.x and HTTP/2, and the server
 // configuration the protocol sessions work from.
 import type { Conn } from "silly/net/tcp";
+import { error as logerror } from "silly/logger";
 import type { Body, Header, HeaderInput, Limits, ReadAllResult, ReadResult, Timeouts, WriteResult } from "./types.js";
 
 /** One request and its response, as a handler sees it (HTTP/1.x or HTTP/2). */
@@ -54,4 +55,50 @@ export interface ServerConf {
   sessions: Set<Live>;
   /** The server was closed: finish what is in flight, take no new requests. */
   closing: boolean;
+}
+
+/** What runhandler needs of a protocol's stream. */
+export interface Handled extends ServerStream {
+  /** Call the user's handler with this stream. */
+  callhandler(): unknown;
+  /** Complete the response after the handler returned (threw: it failed). */
+  finish(threw: boolean): void;
+}
+
+/**
+ * A request's task (HTTP/1.x and HTTP/2): run the handler, log what it
+ * throws, then finish the response; synchronously for a sync handler.
+ */
+export function runhandler(s: Handled): void | Promise<void> {
+  let r: unknown;
+  try {
+    r = s.callhandler();
+  } catch (err) {
+    handlerfailed(s, err);
+    s.finish(true);
+    return;
+  }
+  if (r instanceof Promise) return awaithandler(s, r);
+  s.finish(false);
+}
+// task.fork reads fn.name for every task: a plain value is much cheaper than a function's own accessor.
+Object.defineProperty(runhandler, "name", { value: "http.handler" });
+
+async function awaithandler(s: Handled, p: Promise<unknown>): Promise<void> {
+  let threw = false;
+  try {
+    await p;
+  } catch (err) {
+    threw = true;
+    handlerfailed(s, err);
+  }
+  s.finish(threw);
+}
+
+export function handlerfailed(s: ServerStream, err: unknown): void {
+  logerror("http: handler for %s %s failed: %s", s.method, s.target, describe(err));
+}
+
+export function describe(err: unknown): string {
+  return err instanceof Error ? (err.stack ?? `${err.name}: ${err.message}`) : String(err);
 }

@@ -10,12 +10,38 @@ export type RecvResult<T> = [T, undefined] | [undefined, unknown];
 
 const DEFAULT_REASON = "channel closed";
 
-export class Channel<T = unknown> implements AsyncIterable<T> {
-  // A queue as an array plus a read index: O(1) shift, compacted when drained.
-  private queue: T[] = [];
+/** An array plus a read index: O(1) shift, storage released when drained. */
+class Fifo<V> {
+  private items: V[] = [];
   private head = 0;
-  private waiters: ((r: RecvResult<T>) => void)[] = [];
-  private waithead = 0;
+  get size(): number {
+    return this.items.length - this.head;
+  }
+  push(v: V): void {
+    this.items.push(v);
+  }
+  /** The oldest item; only call when size > 0. */
+  shift(): V {
+    const v = this.items[this.head]!;
+    this.items[this.head++] = undefined as never;
+    if (this.head === this.items.length) this.clear();
+    return v;
+  }
+  /** Remove and return every item, oldest first. */
+  drain(): V[] {
+    const out = this.items.slice(this.head);
+    this.clear();
+    return out;
+  }
+  clear(): void {
+    this.items.length = 0;
+    this.head = 0;
+  }
+}
+
+export class Channel<T = unknown> implements AsyncIterable<T> {
+  private readonly queue = new Fifo<T>();
+  private readonly waiters = new Fifo<(r: RecvResult<T>) => void>();
   private closed = false;
   private reason: unknown = undefined;
 
@@ -23,14 +49,8 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
   send(v: T): SendResult {
     if (this.closed) return [false, this.reason];
     if (v === undefined) return [false, "channel.send: cannot send undefined"];
-    if (this.waithead < this.waiters.length) {
-      const w = this.waiters[this.waithead]!;
-      this.waiters[this.waithead++] = undefined as never;
-      if (this.waithead === this.waiters.length) {
-        this.waiters.length = 0;
-        this.waithead = 0;
-      }
-      w([v, undefined]);
+    if (this.waiters.size > 0) {
+      this.waiters.shift()([v, undefined]);
       return [true, undefined];
     }
     this.queue.push(v);
@@ -44,15 +64,7 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
 
   /** The next value, waiting while the channel is empty. Never rejects. */
   recv(): Promise<RecvResult<T>> {
-    if (this.head < this.queue.length) {
-      const v = this.queue[this.head]!;
-      this.queue[this.head++] = undefined as never;
-      if (this.head === this.queue.length) {
-        this.queue.length = 0;
-        this.head = 0;
-      }
-      return Promise.resolve([v, undefined]);
-    }
+    if (this.queue.size > 0) return Promise.resolve([this.queue.shift(), undefined]);
     if (this.closed) return Promise.resolve([undefined, this.reason]);
     return new Promise((resolve) => this.waiters.push(resolve));
   }
@@ -71,21 +83,17 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
     if (this.closed) return;
     this.closed = true;
     this.reason = reason;
-    const waiting = this.waiters.slice(this.waithead);
-    this.waiters = [];
-    this.waithead = 0;
-    for (const w of waiting) w([undefined, reason]);
+    for (const w of this.waiters.drain()) w([undefined, reason]);
   }
 
   /** Drop every queued value. The channel stays open. */
   clear(): void {
-    this.queue = [];
-    this.head = 0;
+    this.queue.clear();
   }
 
   /** Number of queued values not yet received. */
   get size(): number {
-    return this.queue.length - this.head;
+    return this.queue.size;
   }
 
   get isclosed(): boolean {

@@ -8,6 +8,7 @@ import { fork } from "silly/task";
 import type { Conn } from "silly/net/tcp";
 import type { Body, Header, HeaderInput, ReadAllResult, ReadResult, WriteResult } from "../types.js";
 import type { Live, ServerConf, ServerStream } from "../stream.js";
+import { describe, runhandler } from "../stream.js";
 import type { ReadResult as ConnReadResult } from "silly/net/tcp";
 import { parsetarget, queryof } from "../url.js";
 import type { Target } from "../url.js";
@@ -487,42 +488,6 @@ export class H1Stream implements ServerStream, WireOwner {
 }
 
 const SCAN = newscan();
-
-/** A request's task: run the handler, then finish the response (synchronously for a sync handler). */
-function runhandler(s: H1Stream): void | Promise<void> {
-  let r: unknown;
-  try {
-    r = s.callhandler();
-  } catch (err) {
-    handlerfailed(s, err);
-    s.finish(true);
-    return;
-  }
-  if (r instanceof Promise) return awaithandler(s, r);
-  s.finish(false);
-}
-
-// task.fork reads fn.name for every task: a plain value is much cheaper than a function's own accessor.
-Object.defineProperty(runhandler, "name", { value: "http.handler" });
-
-async function awaithandler(s: H1Stream, p: Promise<unknown>): Promise<void> {
-  let threw = false;
-  try {
-    await p;
-  } catch (err) {
-    threw = true;
-    handlerfailed(s, err);
-  }
-  s.finish(threw);
-}
-
-export function handlerfailed(s: ServerStream, err: unknown): void {
-  logerror("http: handler for %s %s failed: %s", s.method, s.target, describe(err));
-}
-
-export function describe(err: unknown): string {
-  return err instanceof Error ? (err.stack ?? `${err.name}: ${err.message}`) : String(err);
-}
 
 export function checkbody(b: unknown, who: string): void {
   if (typeof b !== "string" && !(b instanceof Uint8Array)) throw new TypeError(`${who}: body must be a string or a Uint8Array`);

@@ -15,7 +15,8 @@ import { parsetarget, queryof } from "../url.js";
 import type { Target } from "../url.js";
 import { newheader } from "../h1/parse.js";
 import { bodyallowed, bodylength, checklength, checkname, checkvalue, httpdate } from "../h1/head.js";
-import { checkbody, describe, handlerfailed } from "../h1/server.js";
+import { checkbody } from "../h1/server.js";
+import { describe, runhandler } from "../stream.js";
 
 const OK: WriteResult = Object.freeze([true, undefined]) as unknown as WriteResult;
 const OK_P: Promise<WriteResult> = Promise.resolve(OK);
@@ -106,31 +107,8 @@ function onstream(conn: Conn, conf: ServerConf, stream: ServerHttp2Stream, heade
   if (typeof target === "string") return refuse(400, target);
   const cl = headers["content-length"];
   if (cl !== undefined && Number(cl) > conf.limits.body) return refuse(413, "request body too large");
-  fork(runh2, new H2Stream(conn, conf, stream, headers, method, raw, target));
+  fork(runhandler, new H2Stream(conn, conf, stream, headers, method, raw, target));
 }
-Object.defineProperty(runh2, "name", { value: "http.handler" });
-
-function runh2(s: H2Stream): void | Promise<void> {
-  let r: unknown;
-  try {
-    r = s.callhandler();
-  } catch (err) {
-    handlerfailed(s, err);
-    s.finish(true);
-    return;
-  }
-  if (r instanceof Promise) {
-    return r.then(
-      () => s.finish(false),
-      (err: unknown) => {
-        handlerfailed(s, err);
-        s.finish(true);
-      },
-    );
-  }
-  s.finish(false);
-}
-
 /** Received HTTP/2 fields as a Header: no pseudo-fields; host from :authority. */
 function toheader(h: IncomingHttpHeaders): Header {
   const out = newheader();
