@@ -5,7 +5,9 @@ import logger from "silly/logger";
 import silly from "silly";
 import { startchat } from "./server.js";
 
-const { values } = parseArgs({ options: { addr: { type: "string" } } });
+// `pnpm start -- --addr X` passes a literal "--" first: skip it.
+const argv = process.argv.slice(2).filter((a, i) => !(i === 0 && a === "--"));
+const { values } = parseArgs({ args: argv, options: { addr: { type: "string" } } });
 const addr = values.addr ?? `127.0.0.1:${process.env.PORT ?? "8080"}`;
 
 const [chat, err] = await startchat(addr);

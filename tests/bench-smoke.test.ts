@@ -1,0 +1,40 @@
+// A one-second smoke run that proves the benchmark pieces still work: our
+// echo server from bench/servers and the load generator, which verifies echoes.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { spawn, spawnSync } from "node:child_process";
+import { once } from "node:events";
+import { fileURLToPath } from "node:url";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+
+test("bench: ours-ws.ts serves, loadgen.ts echoes and verifies for a second", async () => {
+  const server = spawn(process.execPath, ["--conditions=source", "--import", "tsx", "bench/servers/ours-ws.ts"], {
+    cwd: root,
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  try {
+    let out = "";
+    while (!/PORT=(\d+)/.test(out)) {
+      const [chunk] = (await once(server.stdout!, "data")) as [Buffer];
+      out += chunk.toString();
+    }
+    const port = /PORT=(\d+)/.exec(out)![1]!;
+    const r = spawnSync(
+      process.execPath,
+      ["--import", "tsx", "bench/loadgen.ts", "--mode", "echo", "--port", port, "-c", "4", "-p", "4", "-s", "32", "-d", "1", "-w", "0"],
+      { cwd: root, encoding: "utf8", timeout: 60_000 },
+    );
+    assert.is(r.status, 0, r.stderr);
+    const line = r.stdout.trim().split("\n").pop()!;
+    const res = JSON.parse(line) as { ok: boolean; msgs: number; errors: number };
+    assert.ok(res.ok, line);
+    assert.is(res.errors, 0);
+    assert.ok(res.msgs > 100, line);
+  } finally {
+    server.kill("SIGTERM");
+    await once(server, "exit");
+  }
+});
+
+test.run();
