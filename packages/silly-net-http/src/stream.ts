@@ -2,6 +2,7 @@
 // configuration the protocol sessions work from.
 import type { Conn } from "silly/net/tcp";
 import { error as logerror } from "silly/logger";
+import { onsettle } from "silly/task";
 import type { Body, Header, HeaderInput, Limits, ReadAllResult, ReadResult, Timeouts, WriteResult } from "./types.js";
 
 /** One request and its response, as a handler sees it (HTTP/1.x or HTTP/2). */
@@ -78,21 +79,30 @@ export function runhandler(s: Handled): void | Promise<void> {
     s.finish(true);
     return;
   }
-  if (r instanceof Promise) return awaithandler(s, r);
+  if (r instanceof Promise) {
+    // The task itself reports when r settles: nothing of ours waits on it.
+    if (onsettle(handlerended, s)) return r;
+    return awaithandler(s, r);
+  }
   s.finish(false);
+}
+
+function handlerended(s: Handled, threw: boolean, err: unknown): void {
+  if (threw) handlerfailed(s, err);
+  s.finish(threw);
 }
 // task.fork reads fn.name for every task: a plain value is much cheaper than a function's own accessor.
 Object.defineProperty(runhandler, "name", { value: "http.handler" });
 
-async function awaithandler(s: Handled, p: Promise<unknown>): Promise<void> {
-  let threw = false;
-  try {
-    await p;
-  } catch (err) {
-    threw = true;
-    handlerfailed(s, err);
-  }
-  s.finish(threw);
+// Outside a task (not the servers' way): plain reactions, no suspended frame.
+function awaithandler(s: Handled, p: Promise<unknown>): Promise<void> {
+  return p.then(
+    () => s.finish(false),
+    (err: unknown) => {
+      handlerfailed(s, err);
+      s.finish(true);
+    },
+  );
 }
 
 export function handlerfailed(s: ServerStream, err: unknown): void {

@@ -58,7 +58,7 @@ export class Socket {
   private readonly parser: FrameParser;
   private readonly mask: boolean;
   private readonly opts: Required<SocketOptions>;
-  private queue: Entry[] = [];
+  private queue: Entry[] = NOQUEUE; // an array of its own from the first queued message
   private qhead = 0;
   private qbytes = 0;
   private paused = false;
@@ -67,7 +67,7 @@ export class Socket {
   private closesent = false;
   private closerecv = false;
   private finished = false; // the conn is closed
-  private closewaiters: (() => void)[] = [];
+  private closewaiters: (() => void)[] | undefined = undefined; // made by close()
   private closetimer: NodeJS.Timeout | undefined = undefined;
 
   /** @internal Use websocket.upgrade() or websocket.connect(). */
@@ -112,6 +112,7 @@ export class Socket {
       r([data, type] as ReadResult);
       return;
     }
+    if (this.queue === NOQUEUE) this.queue = [];
     this.queue.push([data, type]);
     this.qbytes += data.length;
     if (this.qbytes > QUEUE_HIGH && !this.paused) {
@@ -181,7 +182,7 @@ export class Socket {
       this.queue[this.qhead++] = undefined as never;
       this.qbytes -= e[0].length;
       if (this.qhead === this.queue.length) {
-        this.queue.length = 0;
+        this.queue = NOQUEUE; // an idle socket keeps no array
         this.qhead = 0;
       }
       if (this.paused && this.qbytes <= QUEUE_HIGH / 2) {
@@ -258,7 +259,7 @@ export class Socket {
       this.paused = false;
       this.conn.flowing(true);
     }
-    const done = new Promise<void>((resolve) => this.closewaiters.push(resolve));
+    const done = new Promise<void>((resolve) => (this.closewaiters ??= []).push(resolve));
     this.settle();
     if (!this.finished && this.closetimer === undefined) {
       this.closetimer = setTimeout(() => {
@@ -283,8 +284,8 @@ export class Socket {
     this.fail("websocket: socket closed");
     this.conn.close();
     const ws = this.closewaiters;
-    this.closewaiters = [];
-    for (const w of ws) w();
+    this.closewaiters = undefined;
+    if (ws !== undefined) for (const w of ws) w();
   }
 
   /** True until the close handshake started or the connection failed. */
@@ -294,6 +295,8 @@ export class Socket {
 }
 
 const EMPTY = Buffer.alloc(0);
+/** The queue of every socket with nothing queued: never pushed to (deliver() swaps in an array first). */
+const NOQUEUE: Entry[] = [];
 const DEFAULT_OPTS: Required<SocketOptions> = Object.freeze({ ...DEFAULTS });
 
 /**

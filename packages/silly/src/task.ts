@@ -13,6 +13,9 @@ export type TaskStatus = "RUN" | "READY" | "WAIT";
 export class Task {
   /** @internal */ status: TaskStatus = "READY";
   /** @internal */ resume: ((v: unknown) => void) | undefined = undefined;
+  /** @internal Called when the promise the task's function returned settles (see onsettle). */
+  endfn: ((arg: unknown, threw: boolean, err: unknown) => void) | undefined = undefined;
+  /** @internal */ endarg: unknown = undefined;
   constructor(
     /** A process-unique, increasing number. */
     readonly id: number,
@@ -61,25 +64,69 @@ function finish(t: Task): void {
 
 function start(t: Task, fn: (ud: unknown) => unknown, ud: unknown): void {
   t.status = "RUN";
-  let result: unknown;
   try {
-    result = storage.run(t, fn, ud);
+    storage.run(t, run, t, fn, ud);
   } catch (err) {
     logerror(`task ${t.id} (${t.name}) failed`, err);
     finish(t);
+  }
+}
+
+/**
+ * Inside the task's storage context: call fn, and watch the promise it may
+ * return. The reactions are attached here so they run in the task's context
+ * and find the task there: shared functions instead of two closures per
+ * live task (a long-lived task is often an idle connection's).
+ */
+function run(t: Task, fn: (ud: unknown) => unknown, ud: unknown): void {
+  const result = fn(ud);
+  if (result instanceof Promise) result.then(settled, failed);
+  else finish(t);
+}
+
+function settled(): void {
+  const t = storage.getStore();
+  if (t === undefined) return;
+  if (t.endfn !== undefined) return ended(t, false, undefined);
+  finish(t);
+}
+
+function failed(err: unknown): void {
+  const t = storage.getStore();
+  if (t === undefined) {
+    logerror("task failed", err);
     return;
   }
-  if (result instanceof Promise) {
-    result.then(
-      () => finish(t),
-      (err: unknown) => {
-        logerror(`task ${t.id} (${t.name}) failed`, err);
-        finish(t);
-      },
-    );
-  } else {
-    finish(t);
+  if (t.endfn !== undefined) return ended(t, true, err);
+  logerror(`task ${t.id} (${t.name}) failed`, err);
+  finish(t);
+}
+
+function ended(t: Task, threw: boolean, err: unknown): void {
+  const fn = t.endfn!;
+  const arg = t.endarg;
+  t.endfn = undefined;
+  t.endarg = undefined;
+  try {
+    fn(arg, threw, err);
+  } catch (e) {
+    logerror(`task ${t.id} (${t.name}) failed`, e);
   }
+  finish(t);
+}
+
+/**
+ * @internal Have `fn(arg, threw, err)` called when the promise the running
+ * task's function returns settles (a rejection is then fn's to report), in
+ * place of an await of its own: no suspended frame, no extra promise. Returns
+ * false outside a task (nothing is set then).
+ */
+export function onsettle<A>(fn: (arg: A, threw: boolean, err: unknown) => void, arg: A): boolean {
+  const t = storage.getStore();
+  if (t === undefined || t.status !== "RUN") return false;
+  t.endfn = fn as (arg: unknown, threw: boolean, err: unknown) => void;
+  t.endarg = arg;
+  return true;
 }
 
 /**

@@ -48,8 +48,8 @@ export function senderror(conn: Conn, status: number, reason: string): void {
 export class Session implements WireOwner, Live {
   readonly wire: Wire;
   private ended = false;
-  private readonly onhead: (r: ConnReadResult) => void;
-  private readonly ondrained: (ok: boolean) => void;
+  private onhead: (r: ConnReadResult) => void;
+  private ondrained: (ok: boolean) => void;
 
   constructor(
     readonly conn: Conn,
@@ -111,15 +111,23 @@ export class Session implements WireOwner, Live {
     this.end();
   }
 
+  /**
+   * @internal `s` answered 101: the conn belongs to the upgraded protocol now.
+   * Let go of everything (the server's set, the Wire, the closures), so an
+   * upgraded connection that lives long costs nothing here.
+   */
+  upgrade(): void {
+    this.ended = true;
+    this.conf.sessions.delete(this);
+    this.wire.detach();
+    this.onhead = noop;
+    this.ondrained = noop;
+  }
+
   /** @internal The handler of `s` returned and its response is complete. */
   next(s: H1Stream): void {
     try {
-      if (s.upgraded()) {
-        // The conn belongs to the upgraded protocol now: leave it alone.
-        this.ended = true;
-        this.conf.sessions.delete(this);
-        return;
-      }
+      if (s.upgraded()) return; // upgrade() let the conn go already
       if (!s.reusable()) return this.end();
       const d = s.drain();
       if (d === true) this.readhead();
@@ -161,8 +169,8 @@ export class H1Stream implements ServerStream, WireOwner {
   /** The connection (tcp or tls); after a 101 answer it belongs to the upgraded protocol. */
   readonly conn: Conn;
 
-  private readonly session: Session;
-  private readonly req: RequestHead;
+  private session: Session; // released after a 101
+  private req: RequestHead; // UPGRADEDREQ after a 101
   private reader: BodyReader | undefined = undefined;
   private state = OPEN;
   private status = 0;
@@ -230,9 +238,9 @@ export class H1Stream implements ServerStream, WireOwner {
       if (status === 101) {
         if (!this.req.upgrade) throw new Error("stream.respond: 101 answers a request that asks for an upgrade");
         this.state = UPGRADED;
-        this.session.wire.detach();
         const p = this.conn.write(`${statusline(101)}${scan.lines}\r\n`);
         this.conn.flush();
+        this.release();
         return p;
       }
       if (this.req.minor === 0) return OK_P; // HTTP/1.0 clients do not expect interim answers
@@ -420,8 +428,22 @@ export class H1Stream implements ServerStream, WireOwner {
     return `${statusline(status)}${this.hlines}${fields}\r\n`;
   }
 
+  /**
+   * After a 101: keep only what the ServerStream API still shows (the header
+   * object, flattened so it does not pin the request head's string), and let
+   * the session, its Wire and the request head go.
+   */
+  private release(): void {
+    const h = (this.hdr ??= buildheader(this.req));
+    for (const k in h) h[k] = flat(h[k]!);
+    this.session.upgrade();
+    this.session = undefined as unknown as Session;
+    this.req = UPGRADEDREQ;
+  }
+
   /** @internal The handler returned (or threw): complete the response, go on with the connection. */
   finish(threw: boolean): void {
+    if (this.state === UPGRADED) return; // the session let the conn go at the 101
     try {
       this.conclude(threw);
     } catch (err) {
@@ -488,6 +510,27 @@ export class H1Stream implements ServerStream, WireOwner {
 }
 
 const SCAN = newscan();
+
+/** What an upgraded stream keeps of its request: read() sees an upgrade (EOF at once). */
+const UPGRADEDREQ: RequestHead = Object.freeze({
+  method: "GET",
+  target: "",
+  minor: 1,
+  head: Buffer.alloc(0),
+  fields: 0,
+  framing: NOBODY,
+  length: 0,
+  keepalive: false,
+  upgrade: true,
+  expect100: false,
+});
+
+/** A flat copy of a (sliced) latin1 string, so it does not keep its parent alive. */
+function flat(s: string): string {
+  return s.length < 13 ? s : Buffer.from(s, "latin1").toString("latin1");
+}
+
+function noop(): void {}
 
 export function checkbody(b: unknown, who: string): void {
   if (typeof b !== "string" && !(b instanceof Uint8Array)) throw new TypeError(`${who}: body must be a string or a Uint8Array`);

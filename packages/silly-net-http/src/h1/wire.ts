@@ -98,6 +98,7 @@ export class Wire {
   private attached = true;
   private readonly orig: ChunkFn | undefined; // the Conn's ondata we wrapped
   private readonly listener: ((chunk: Buffer) => void) | undefined; // or a socket listener
+  private readonly onclose: () => void; // removed by detach(): a detached Wire leaves nothing on the socket
 
   constructor(readonly conn: Conn) {
     const wire = this;
@@ -116,7 +117,8 @@ export class Wire {
       this.listener = (chunk: Buffer) => this.arrived(chunk);
       conn.socket.on("data", this.listener);
     }
-    conn.socket.once("close", () => this.detach());
+    this.onclose = () => this.detach();
+    conn.socket.on("close", this.onclose);
     wires.add(this);
   }
 
@@ -132,6 +134,7 @@ export class Wire {
     this.waiting = false;
     if (this.orig !== undefined) (this.conn as unknown as Hookable).ondata = this.orig;
     if (this.listener !== undefined) this.conn.socket.off("data", this.listener);
+    this.conn.socket.off("close", this.onclose);
     wires.delete(this);
     droptick();
   }

@@ -111,7 +111,7 @@ export class FrameParser {
 
   // The fragmented message in progress (mop 0: none).
   private mop = 0;
-  private parts: Buffer[] = [];
+  private parts: Buffer[] | undefined = undefined; // made on first fragment: idle connections hold no array
   private total = 0;
   private nfrag = 0;
   private utf8: Utf8Validator | undefined = undefined;
@@ -143,7 +143,7 @@ export class FrameParser {
   stop(): void {
     this.dead = true;
     this.payload = undefined;
-    this.parts = [];
+    this.parts = undefined;
     this.nrun = 0;
     this.runb = undefined;
   }
@@ -415,12 +415,12 @@ export class FrameParser {
       return;
     }
     // Views into chunks are kept; the one copy is the final concat.
-    if (e > s) this.parts.push(view(b, s, e));
+    if (e > s) (this.parts ??= []).push(view(b, s, e));
     if (!this.fin) return;
     const parts = this.parts;
-    const data = parts.length === 0 ? EMPTY : parts.length === 1 ? parts[0] : Buffer.concat(parts, this.total);
+    const data = parts === undefined || parts.length === 0 ? EMPTY : parts.length === 1 ? parts[0] : Buffer.concat(parts, this.total);
     const mop = this.mop;
-    this.parts = [];
+    this.parts = undefined;
     this.mop = 0;
     this.nfrag = 0;
     this.total = 0;

@@ -54,6 +54,14 @@ export function formataddr(host: string | undefined, port: number | undefined): 
   return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
+/** A flat copy of an ASCII string: a concatenation kept for a connection's life costs its parts too. */
+function flat(s: string): string {
+  return Buffer.from(s, "latin1").toString("latin1");
+}
+
+/** The chunk and write queues of a connection holding none: never pushed to (an array of its own is made first). */
+const NOBUFS: Buffer[] = [];
+
 export class Conn {
   /** The peer's "ip:port" ("[ip]:port" for IPv6). */
   readonly remoteaddr: string;
@@ -70,7 +78,7 @@ export class Conn {
   private gone = false; // the socket itself has closed
   private paused = false;
   private max = DEFAULT_LIMIT;
-  private outq: Buffer[] = []; // this turn's writes, sent together by flush()
+  private outq: Buffer[] = NOBUFS; // this turn's writes, sent together by flush()
   private outbytes = 0;
   private outbig = false; // outq holds a buffer worth passing by reference
   private flushing = false; // a flush is scheduled for the end of this turn
@@ -79,7 +87,7 @@ export class Conn {
 
   constructor(socket: Socket) {
     this.socket = socket;
-    this.remoteaddr = formataddr(socket.remoteAddress, socket.remotePort);
+    this.remoteaddr = flat(formataddr(socket.remoteAddress, socket.remotePort));
     socket.setNoDelay(true);
     // Shared listeners that find their Conn on the socket: no closures per
     // connection (idle connections are the common case).
@@ -326,7 +334,7 @@ export class Conn {
     if (this.pending !== undefined) throw new Error("conn.takeover: a read is pending");
     this.consumer = consumer;
     if (this.size > 0) consumer.data(this.takeall());
-    this.chunks = [];
+    this.chunks = NOBUFS; // ondata hands every chunk to the consumer from now on
     this.resume();
     if (this.err !== undefined) consumer.end(this.err);
   }
@@ -364,6 +372,7 @@ export class Conn {
     else if (d instanceof Uint8Array) b = Buffer.isBuffer(d) ? d : Buffer.from(d.buffer, d.byteOffset, d.byteLength);
     else throw new TypeError("conn.write: data must be a string or a Uint8Array (or an array of them)");
     if (b.length === 0) return;
+    if (this.outq === NOBUFS) this.outq = [];
     this.outq.push(b);
     this.outbytes += b.length;
     if (b.length >= BYREF_MIN) this.outbig = true;
@@ -380,7 +389,7 @@ export class Conn {
     if (q.length === 0) return;
     const total = this.outbytes;
     const big = this.outbig;
-    this.outq = [];
+    this.outq = NOBUFS;
     this.outbytes = 0;
     this.outbig = false;
     const sock = this.socket;
@@ -452,7 +461,7 @@ export class Conn {
   /** Drop the connection now, discarding unsent bytes. @internal */
   abort(): void {
     this.closed = true;
-    this.outq = [];
+    this.outq = NOBUFS;
     this.outbytes = 0;
     this.onfinal(CLOSED);
     this.socket.destroy();

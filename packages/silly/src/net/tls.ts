@@ -40,6 +40,8 @@ export interface ListenConf {
   accept: (conn: Conn) => unknown;
   /** Protocols offered to ALPN, in order of preference, e.g. ["h2", "http/1.1"]. */
   alpnprotos?: readonly string[];
+  /** A client that has not finished its handshake after this many ms is dropped. Default 10000. */
+  handshaketimeout?: number;
   /** OpenSSL cipher list, e.g. "ECDHE+AESGCM". */
   ciphers?: string;
   backlog?: number;
@@ -100,6 +102,8 @@ export function listen(conf: ListenConf): Promise<ListenResult> {
   const server = createServer({
     allowHalfOpen: true,
     noDelay: true,
+    // Bounds a client that connects and never completes (or half-closes before) its handshake.
+    handshakeTimeout: conf.handshaketimeout ?? 10_000,
     ...served[0]!.opts, // the default, for clients that send no SNI name
     ALPNProtocols: conf.alpnprotos === undefined ? undefined : [...conf.alpnprotos],
     // Read the table on every handshake so reload() takes effect at once.
