@@ -13,13 +13,10 @@
 // ticker, so a read costs no timer of its own; a deadline fires within a
 // tenth of its timeout of the exact time.
 //
-// How the Wire learns that bytes arrived: the Conn hands every chunk to its
-// ondata method (whether the socket emitted 'data' or the Conn's fast read
-// path got it), so the Wire wraps that method on the instance. Should a
-// Conn lack it, the Wire listens to the socket's 'data' events instead. The
-// ticker also polls the buffered byte count, so timeouts and the size bound
-// hold even if neither hook saw a chunk.
-import type { Conn, ReadResult } from "silly/net/tcp";
+// The Wire learns that bytes arrived as the Conn's watcher (conn.watch):
+// the Conn tells it of each chunk once it has buffered it and served any
+// pending read from it.
+import type { Conn, ReadResult, Watcher } from "silly/net/tcp";
 
 export const FAIL_NONE = 0;
 /** Nothing arrived within idlems. */
@@ -78,11 +75,8 @@ function droptick(): void {
   }
 }
 
-type ChunkFn = (this: unknown, chunk: Buffer) => void;
-/** The Conn's per-chunk entry point, seen as a plain property. */
-type Hookable = { ondata?: ChunkFn };
 
-export class Wire {
+export class Wire implements Watcher {
   /** Why the last read was cut short (FAIL_NONE if it was not). */
   fail: Fail = FAIL_NONE;
   private waiting = false;
@@ -96,27 +90,10 @@ export class Wire {
   private garbage = false;
   private owner: WireOwner | undefined = undefined;
   private attached = true;
-  private readonly orig: ChunkFn | undefined; // the Conn's ondata we wrapped
-  private readonly listener: ((chunk: Buffer) => void) | undefined; // or a socket listener
   private readonly onclose: () => void; // removed by detach(): a detached Wire leaves nothing on the socket
 
   constructor(readonly conn: Conn) {
-    const wire = this;
-    const c = conn as unknown as Hookable;
-    const orig = c.ondata;
-    if (typeof orig === "function") {
-      this.orig = orig;
-      this.listener = undefined;
-      c.ondata = function (this: unknown, chunk: Buffer): void {
-        orig.call(this, chunk);
-        wire.arrived(chunk);
-      };
-    } else {
-      this.orig = undefined;
-      // Added after the Conn's own listener: when it runs, the Conn has taken the chunk.
-      this.listener = (chunk: Buffer) => this.arrived(chunk);
-      conn.socket.on("data", this.listener);
-    }
+    conn.watch(this);
     this.onclose = () => this.detach();
     conn.socket.on("close", this.onclose);
     wires.add(this);
@@ -132,8 +109,7 @@ export class Wire {
     if (!this.attached) return;
     this.attached = false;
     this.waiting = false;
-    if (this.orig !== undefined) (this.conn as unknown as Hookable).ondata = this.orig;
-    if (this.listener !== undefined) this.conn.socket.off("data", this.listener);
+    this.conn.watch(undefined);
     this.conn.socket.off("close", this.onclose);
     wires.delete(this);
     droptick();

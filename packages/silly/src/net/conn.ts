@@ -26,6 +26,11 @@ export interface Consumer {
   end(err: string): void;
 }
 
+/** Told of each chunk a Conn buffers (see Conn.watch). @internal */
+export interface Watcher {
+  arrived(chunk: Buffer): void;
+}
+
 interface PendingRead {
   want: number; // bytes for read(n); -1 for a delimiter read
   delim: Buffer | undefined;
@@ -84,6 +89,7 @@ export class Conn {
   private flushing = false; // a flush is scheduled for the end of this turn
   private drainers: ((r: WriteResult) => void)[] | undefined = undefined; // made on first wait
   private consumer: Consumer | undefined = undefined;
+  private watcher: Watcher | undefined = undefined;
 
   constructor(socket: Socket) {
     this.socket = socket;
@@ -139,6 +145,17 @@ export class Conn {
     const p = this.pending;
     if (p !== undefined) this.trypending(p);
     if (this.size >= this.max && this.pending === undefined) this.pause();
+    if (this.watcher !== undefined) this.watcher.arrived(chunk);
+  }
+
+  /**
+   * Be told of every chunk after the conn has taken it in (and served a
+   * pending read from it): a protocol bounds or times its reads this way.
+   * undefined stops it.
+   * @internal
+   */
+  watch(w: Watcher | undefined): void {
+    this.watcher = w;
   }
 
   private onfinal(err: string): void {

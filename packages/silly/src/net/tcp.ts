@@ -9,7 +9,7 @@ import { bind, Listener } from "./listener.js";
 import type { ListenResult } from "./listener.js";
 
 export { Conn, Listener };
-export type { ReadResult, WriteResult, CloseResult, Data, Consumer } from "./conn.js";
+export type { ReadResult, WriteResult, CloseResult, Data, Consumer, Watcher } from "./conn.js";
 export type { ListenResult };
 export type ConnectResult = [Conn, undefined] | [undefined, string];
 
