@@ -11,17 +11,9 @@ import type { Conn, Listener } from "silly/net/tcp";
 import errno from "silly/errno";
 import task from "silly/task";
 import logger from "silly/logger";
+import { deferred } from "./lib/deferred.js";
 
-interface Deferred<T> {
-  promise: Promise<T>;
-  resolve: (v: T) => void;
-}
 
-function deferred<T>(): Deferred<T> {
-  let resolve!: (v: T) => void;
-  const promise = new Promise<T>((r) => (resolve = r));
-  return { promise, resolve };
-}
 
 /** One turn of the event loop, so pending socket I/O gets its chance. */
 function immediate(): Promise<void> {

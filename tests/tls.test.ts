@@ -12,6 +12,7 @@ import type { CertConf, Conn, ConnectOpts, ListenConf, TlsListener } from "silly
 import tcp from "silly/net/tcp";
 import errno from "silly/errno";
 import task from "silly/task";
+import { deferred } from "./lib/deferred.js";
 
 const fixture = (name: string): string => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), "utf8");
 const ca = fixture("ca.pem");
@@ -23,16 +24,7 @@ const WILD: CertConf = { cert: fixture("wildcard.pem"), key: fixture("wildcard-k
 const warnings: string[] = [];
 process.on("warning", (w) => warnings.push(`${w.name}: ${w.message}`));
 
-interface Deferred<T> {
-  promise: Promise<T>;
-  resolve: (v: T) => void;
-}
 
-function deferred<T>(): Deferred<T> {
-  let resolve!: (v: T) => void;
-  const promise = new Promise<T>((r) => (resolve = r));
-  return { promise, resolve };
-}
 
 async function listen(conf: Partial<ListenConf> & Pick<ListenConf, "accept">): Promise<TlsListener> {
   const [l, err] = await tls.listen({ addr: "127.0.0.1:0", certs: [LOCALHOST], ...conf });

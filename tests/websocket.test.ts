@@ -14,6 +14,7 @@ import channel from "silly-sync-channel";
 import type { Channel } from "silly-sync-channel";
 import task from "silly/task";
 import logger from "silly/logger";
+import { deferred } from "./lib/deferred.js";
 
 logger.setlevel(logger.ERROR);
 
@@ -23,16 +24,7 @@ const certs = [{ cert: fixture("localhost.pem"), key: fixture("localhost-key.pem
 
 // ---------------------------------------------------------------- helpers
 
-interface Deferred<T> {
-  promise: Promise<T>;
-  resolve: (v: T) => void;
-}
 
-function deferred<T = void>(): Deferred<T> {
-  let resolve!: (v: T) => void;
-  const promise = new Promise<T>((r) => (resolve = r));
-  return { promise, resolve };
-}
 
 // What a failed test left open is closed after it, so the process still exits.
 const leftovers: (() => void)[] = [];

@@ -3,7 +3,7 @@
 import { openConnections } from "./connpool.js";
 import { FrameReader } from "./framereader.js";
 import { Histogram } from "./histogram.js";
-import { cpuSeconds, machineBusySeconds } from "./procstat.js";
+import { measureWindow } from "./procstat.js";
 import { round, sleep } from "./stats.js";
 import type { WsConn } from "./wsclient.js";
 import { OP_BINARY, OP_TEXT, frameRun, makePayload, maskedFrame } from "./wsproto.js";
@@ -139,25 +139,22 @@ export async function runEcho(o: EchoOptions): Promise<EchoResult> {
     const t = performance.now();
     for (const c of conns) send(c, P, t);
     await sleep(o.warmup * 1000);
-    hist.reset();
-    measuring = true;
-    const r0 = received;
-    const c0 = process.cpuUsage();
-    const s0 = o.pid > 0 ? cpuSeconds(o.pid) : -1;
-    const m0 = machineBusySeconds();
-    const t0 = performance.now();
-    await sleep(o.secs * 1000);
-    const t1 = performance.now();
-    const c1 = process.cpuUsage(c0);
-    const s1 = o.pid > 0 ? cpuSeconds(o.pid) : -1;
-    const m1 = machineBusySeconds();
-    windowMsgs = received - r0;
-    measuring = false;
-    sending = false;
-    secs = (t1 - t0) / 1000;
-    cpu = (c1.user + c1.system) / 1e6 / secs;
-    if (s0 >= 0 && s1 >= 0) serverCpu = (s1 - s0) / secs;
-    if (serverCpu >= 0 && m0 >= 0 && m1 >= 0) otherCpu = Math.max(0, (m1 - m0) / secs - serverCpu - cpu);
+    let r0 = 0;
+    const w = await measureWindow(
+      o.secs,
+      o.pid,
+      () => {
+        hist.reset();
+        measuring = true;
+        r0 = received;
+      },
+      () => {
+        windowMsgs = received - r0;
+        measuring = false;
+        sending = false;
+      },
+    );
+    ({ secs, cpu, serverCpu, otherCpu } = w);
     const deadline = performance.now() + DRAIN_MS;
     while (performance.now() < deadline && conns.some((c) => c.state === "open" && inflight[c.id]! > 0)) {
       await sleep(10);

@@ -3,7 +3,7 @@
 import net from "node:net";
 import { Histogram } from "./histogram.js";
 import { HttpResponseReader } from "./httpreader.js";
-import { cpuSeconds, machineBusySeconds } from "./procstat.js";
+import { measureWindow } from "./procstat.js";
 import { round, sleep } from "./stats.js";
 
 export interface HttpOptions {
@@ -104,25 +104,22 @@ export async function runHttp(o: HttpOptions): Promise<HttpResult> {
   while (connected + errors < o.conns && performance.now() < deadline) await sleep(5);
 
   await sleep(o.warmup * 1000);
-  hist.reset();
-  measuring = true;
-  const r0 = received;
-  const c0 = process.cpuUsage();
-  const s0 = o.pid > 0 ? cpuSeconds(o.pid) : -1;
-  const m0 = machineBusySeconds();
-  const t0 = performance.now();
-  await sleep(o.secs * 1000);
-  const t1 = performance.now();
-  const c1 = process.cpuUsage(c0);
-  const s1 = o.pid > 0 ? cpuSeconds(o.pid) : -1;
-  const m1 = machineBusySeconds();
-  const reqs = received - r0;
-  measuring = false;
-  sending = false;
-  const secs = (t1 - t0) / 1000;
-  const cpu = (c1.user + c1.system) / 1e6 / secs;
-  const serverCpu = s0 >= 0 && s1 >= 0 ? (s1 - s0) / secs : -1;
-  const otherCpu = serverCpu >= 0 && m0 >= 0 && m1 >= 0 ? Math.max(0, (m1 - m0) / secs - serverCpu - cpu) : -1;
+  let r0 = 0;
+  let reqs = 0;
+  const { secs, cpu, serverCpu, otherCpu } = await measureWindow(
+    o.secs,
+    o.pid,
+    () => {
+      hist.reset();
+      measuring = true;
+      r0 = received;
+    },
+    () => {
+      reqs = received - r0;
+      measuring = false;
+      sending = false;
+    },
+  );
   let verified = 0;
   for (const c of conns) {
     verified += c.reader.verified;

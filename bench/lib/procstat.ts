@@ -51,3 +51,38 @@ export function machineBusySeconds(): number {
     return -1;
   }
 }
+
+/** CPU shares (cores) over one measured window; -1 where unreadable. */
+export interface Window {
+  secs: number;
+  /** This process (the load generator). */
+  cpu: number;
+  /** The server under test (pid), or -1 without one. */
+  serverCpu: number;
+  /** Everything else on the machine. */
+  otherCpu: number;
+}
+
+/**
+ * Measure `secs` seconds: calls `begin()` as the window opens and `end()` as
+ * it closes (so the caller counts exactly the window's messages), and
+ * returns the CPU shares seen.
+ */
+export async function measureWindow(secs: number, pid: number, begin: () => void, end: () => void): Promise<Window> {
+  const c0 = process.cpuUsage();
+  const s0 = pid > 0 ? cpuSeconds(pid) : -1;
+  const m0 = machineBusySeconds();
+  const t0 = performance.now();
+  begin();
+  await new Promise((r) => setTimeout(r, secs * 1000));
+  end();
+  const t1 = performance.now();
+  const c1 = process.cpuUsage(c0);
+  const s1 = pid > 0 ? cpuSeconds(pid) : -1;
+  const m1 = machineBusySeconds();
+  const w = (t1 - t0) / 1000;
+  const cpu = (c1.user + c1.system) / 1e6 / w;
+  const serverCpu = s0 >= 0 && s1 >= 0 ? (s1 - s0) / w : -1;
+  const otherCpu = serverCpu >= 0 && m0 >= 0 && m1 >= 0 ? Math.max(0, (m1 - m0) / w - serverCpu - cpu) : -1;
+  return { secs: w, cpu, serverCpu, otherCpu };
+}
