@@ -437,6 +437,21 @@ test("an error in an accept task is logged, closes that conn, and the server kee
   l.close();
 });
 
+test("a delimiter that does not come within the receive bound fails with errno.MSGSIZE; the bytes stay readable", async () => {
+  const { c, s, done } = await pair();
+  s.limit(1024);
+  const line = s.read("\n");
+  await c.write(Buffer.alloc(3000, 0x61)); // no newline, ever
+  const [got, err] = await line;
+  assert.is(got, undefined);
+  assert.is(err, errno.MSGSIZE);
+  // Already over the bound: a new delimiter read fails at once, read(n) still works.
+  assert.equal((await s.read("\n"))[1], errno.MSGSIZE);
+  const [bytes] = await s.read(3000);
+  assert.is(bytes?.length, 3000);
+  done();
+});
+
 test("accepted plain TCP sockets take the fast read path unless SILLY_FASTREAD=0", async () => {
   const { s, done } = await pair();
   const slot = Object.getOwnPropertySymbols(s.socket).find((x) => x.description === "kBufferCb");

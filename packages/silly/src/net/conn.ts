@@ -6,7 +6,7 @@
 // together at the turn's end: small ones copied into one buffer, large ones
 // by reference in one writev. Every promise resolves to an error value; none rejects.
 import type { Socket } from "node:net";
-import { CLOSED, EOF, TIMEDOUT, fromnode } from "../errno.js";
+import { CLOSED, EOF, MSGSIZE, TIMEDOUT, fromnode } from "../errno.js";
 import { logerror } from "../internal/report.js";
 import { usefastread } from "./fastread.js";
 
@@ -265,6 +265,9 @@ export class Conn {
     } else {
       const n = this.finddelim(p);
       if (n >= 0) this.finish(p, [this.take(n), undefined]);
+      // No delimiter within the receive bound: fail instead of buffering without
+      // end. The bytes stay buffered for read(n).
+      else if (this.size >= this.max) this.finish(p, [undefined, MSGSIZE]);
     }
   }
 
@@ -308,6 +311,7 @@ export class Conn {
       return Promise.resolve([bytes, undefined]);
     }
     if (this.err !== undefined) return Promise.resolve([undefined, this.err, this.takeall()]);
+    if (want < 0 && this.size >= this.max) return Promise.resolve([undefined, MSGSIZE]);
     return new Promise<ReadResult>((resolve) => {
       p.resolve = resolve;
       this.pending = p;
