@@ -5,6 +5,7 @@ import {
   encodeframe,
   encodemessage,
   FRAGMENT,
+  FRAGMENT_SIZE,
   OP_TEXT,
   OP_BINARY,
   OP_CLOSE,
@@ -227,16 +228,19 @@ test("round trip: control frames and close payloads", () => {
   assert.equal(decodeclose(close), { ok: true, code: 1000, reason: "bye ✓" });
 });
 
-test("encodemessage: fragmentation at 64 KiB", () => {
+test("encodemessage: messages of 64 KiB and more go out fragmented", () => {
   assert.is(FRAGMENT, 65536);
-  const one = encodemessage("binary", Buffer.alloc(65536), false);
-  assert.is(Buffer.concat(one)[0], 0x82);
-  assert.is(Buffer.concat(one).length, 10 + 65536);
-  const two = encodemessage("binary", Buffer.alloc(65537, 1), false);
-  const wire = Buffer.concat(two);
-  assert.is(wire[0], 0x02, "first frame: binary, FIN clear");
-  assert.is(wire[10 + 65536], 0x80 | OP_CONTINUATION, "second frame: continuation with FIN");
-  assert.is(wire[10 + 65536 + 1], 1, "second frame: 1 byte");
+  assert.is(FRAGMENT_SIZE, 65535);
+  const one = Buffer.concat(encodemessage("binary", Buffer.alloc(65535), false));
+  assert.is(one[0], 0x82, "65535 bytes: one frame with FIN");
+  assert.is(one.length, 4 + 65535, "16-bit length form");
+  const two = Buffer.concat(encodemessage("binary", Buffer.alloc(65536, 1), false));
+  assert.is(two[0], 0x02, "first frame: binary, FIN clear");
+  assert.is(two[1], 126);
+  assert.is(two.readUInt16BE(2), 65535);
+  assert.is(two[4 + 65535], 0x80 | OP_CONTINUATION, "second frame: continuation with FIN");
+  assert.is(two[4 + 65535 + 1], 1, "second frame: 1 byte");
+  assert.is(two.length, 4 + 65535 + 2 + 1);
   const masked = Buffer.concat(encodemessage("text", "é".repeat(70000), true));
   assert.is(masked[0], 0x01);
   const { p, ev } = parser();

@@ -917,9 +917,9 @@ test("the default maxPayload is 16 MiB: exactly 16 MiB passes, one byte more is 
 test("maxFragments: a message in more fragments fails with 1009", async () => {
   const srv = await wsserver({ maxFragments: 2 });
   const [c, s] = await pair(srv);
-  await c.write(pattern(2 * 65536)); // 2 frames
-  await expectmsg(s, pattern(2 * 65536), "binary");
-  await c.write(pattern(2 * 65536 + 1)); // 3 frames
+  await c.write(pattern(2 * 65535)); // 2 frames of 65535 bytes
+  await expectmsg(s, pattern(2 * 65535), "binary");
+  await c.write(pattern(2 * 65535 + 1)); // 3 frames
   assert.match(await expecterr(s), /1009/);
   await c.read();
   assert.is(c.closecode, 1009);

@@ -446,8 +446,10 @@ const SMALL = 4096;
  * for 32 characters; even at ~64).
  */
 const ASCII_JS_MAX = 40;
-/** encodemessage splits data messages longer than this into frames of this size. */
+/** encodemessage sends data messages of this many bytes or more (64 KiB) fragmented... */
 export const FRAGMENT = 65536;
+/** ...in frames of at most this many bytes, so each length fits the 16-bit form. */
+export const FRAGMENT_SIZE = 65535;
 
 function framelen(len: number, mask: boolean): number {
   return (len < 126 ? 2 : len < 65536 ? 4 : 10) + (mask ? 4 : 0);
@@ -570,14 +572,14 @@ export function encodemessage(type: MessageType, payload: Uint8Array | string, m
   const op = opcodeof(type);
   const len = typeof payload === "string" ? Buffer.byteLength(payload) : payload.length;
   if (op >= 8 && len > 125) throw new RangeError(`${type} payload is ${len} bytes, the limit is 125`);
-  if (len <= FRAGMENT) {
+  if (len < FRAGMENT) {
     const f = encodeframe(op, payload, true, mask);
     return Array.isArray(f) ? f : [f];
   }
   const bytes = typeof payload === "string" ? Buffer.from(payload) : asbuffer(payload);
   const out: Buffer[] = [];
-  for (let o = 0; o < len; o += FRAGMENT) {
-    const e = Math.min(o + FRAGMENT, len);
+  for (let o = 0; o < len; o += FRAGMENT_SIZE) {
+    const e = Math.min(o + FRAGMENT_SIZE, len);
     const f = encodeframe(o === 0 ? op : OP_CONTINUATION, bytes.subarray(o, e), e === len, mask);
     if (Array.isArray(f)) out.push(f[0], f[1]);
     else out.push(f);

@@ -4,6 +4,7 @@ export {
   encodeframe,
   encodemessage,
   FRAGMENT,
+  FRAGMENT_SIZE,
   OP_CONTINUATION,
   OP_TEXT,
   OP_BINARY,
