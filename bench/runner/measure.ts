@@ -48,6 +48,17 @@ function num(v: unknown): number {
   return typeof v === "number" ? v : Number.NaN;
 }
 
+/** The latency and CPU fields every load generator of ours reports. */
+function loaddetail(j: Record<string, unknown>): Record<string, number> {
+  return {
+    p50_us: num(j.p50_us),
+    p99_us: num(j.p99_us),
+    gen_cpu: num(j.cpu),
+    server_cpu: num(j.server_cpu),
+    other_cpu: num(j.other_cpu),
+  };
+}
+
 async function runGenerator(cmd: string[], ctx: Context, budgetMs: number): Promise<Record<string, unknown> | string> {
   const r = await runToEnd(cmd, place(ctx, 1), budgetMs + RUN_SLACK_MS);
   const j = lastJson(r.stdout);
@@ -72,11 +83,7 @@ async function wsEcho(l: WsEcho, srv: Server, ctx: Context): Promise<Sample> {
     impl: srv.impl,
     detail: {
       mb_per_s: num(j.mb_per_s),
-      p50_us: num(j.p50_us),
-      p99_us: num(j.p99_us),
-      gen_cpu: num(j.cpu),
-      server_cpu: num(j.server_cpu),
-      other_cpu: num(j.other_cpu),
+      ...loaddetail(j),
       verified: num(j.verified),
     },
   };
@@ -151,11 +158,7 @@ async function hello(l: Hello, srv: Server, ctx: Context): Promise<Sample> {
       impl: srv.impl,
       detail: {
         tool: "http-load",
-        p50_us: num(j.p50_us),
-        p99_us: num(j.p99_us),
-        gen_cpu: num(j.cpu),
-        server_cpu: num(j.server_cpu),
-        other_cpu: num(j.other_cpu),
+        ...loaddetail(j),
       },
     };
   }
