@@ -28,14 +28,21 @@ function walk(dir) {
 const files = walk(join(root, "tests")).filter(
   (f) => filters.length === 0 || filters.some((x) => f.includes(x)),
 );
-// Suites that also run with the fast read path off, so both read paths of
-// silly/net stay covered (see packages/silly/src/net/fastread.ts).
-const BOTH_PATHS = ["tcp.test.ts", "websocket.test.ts", "http-server.test.ts"];
-const jobs = files.flatMap((f) => {
-  const one = { file: f, env: {}, label: "" };
-  if (!BOTH_PATHS.some((n) => f.endsWith(n))) return [one];
-  return [one, { file: f, env: { SILLY_FASTREAD: "0" }, label: " [SILLY_FASTREAD=0]" }];
-});
+// Suites that run a second time with a fallback switched on, so both paths
+// stay covered: the public 'data' read path (packages/silly/src/net/fastread.ts)
+// and AsyncLocalStorage as the task identity carrier (internal/identity.ts).
+const VARIANTS = [
+  { env: { SILLY_FASTREAD: "0" }, suites: ["tcp.test.ts", "websocket.test.ts", "http-server.test.ts"] },
+  { env: { SILLY_TASKCONTEXT: "als" }, suites: ["task.test.ts", "time.test.ts", "channel.test.ts", "http-server.test.ts"] },
+];
+const jobs = files.flatMap((f) => [
+  { file: f, env: {}, label: "" },
+  ...VARIANTS.filter((v) => v.suites.some((n) => f.endsWith(n))).map((v) => ({
+    file: f,
+    env: v.env,
+    label: ` [${Object.entries(v.env).map(([k, x]) => `${k}=${x}`).join(" ")}]`,
+  })),
+]);
 
 function runfile({ file, env, label }) {
   return new Promise((resolve) => {

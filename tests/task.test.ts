@@ -1,6 +1,6 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import task from "silly/task";
+import task, { type Task } from "silly/task";
 import logger from "silly/logger";
 import silly from "silly";
 
@@ -31,6 +31,57 @@ test("fork passes ud; running() is the task across awaits", async () => {
   });
   assert.equal(seen, ["hello", true, true, true]);
   assert.is(task.running(), undefined);
+});
+
+test("identity stays with each task while many interleave their awaits", async () => {
+  const N = 20;
+  const handles: Task[] = [];
+  const results = await new Promise<boolean[]>((resolve) => {
+    const out: boolean[] = [];
+    for (let i = 0; i < N; i++) {
+      handles.push(
+        task.fork(async (k: number) => {
+          const me = handles[k];
+          let ok = task.running() === me;
+          for (let round = 0; round < 5; round++) {
+            await Promise.resolve(round); // a microtask
+            ok &&= task.running() === me;
+            await new Promise((r) => setTimeout(r, k % 3)); // a timer resolves it
+            ok &&= task.running() === me;
+            await Promise.all([Promise.resolve(1), new Promise((r) => setImmediate(r))]);
+            ok &&= task.running() === me;
+            const v = await new Promise<number>((r) => queueMicrotask(() => r(k))).then((x) => {
+              ok &&= task.running() === me; // a then callback registered in the task
+              return x;
+            });
+            ok &&= v === k && task.running() === me;
+          }
+          out.push(ok);
+          if (out.length === N) resolve(out);
+        }, i),
+      );
+    }
+  });
+  assert.equal(results, new Array(N).fill(true));
+  // Outside every task, nothing is current, not even in an I/O or timer callback.
+  assert.is(task.running(), undefined);
+  assert.is(await new Promise((r) => setImmediate(() => r(task.running()))), undefined);
+});
+
+test("woken tasks know who they are, whoever woke them", async () => {
+  const sleeper = new Promise<boolean>((resolve) => {
+    const t = task.fork(async () => {
+      const v = await task.wait<string>();
+      resolve(v === "go" && task.running() === t);
+    });
+    // Woken from a plain timer callback, outside any task.
+    const poll = (): void => {
+      if (task.status(t) === "WAIT") task.wakeup(t, "go");
+      else setImmediate(poll);
+    };
+    setImmediate(poll);
+  });
+  assert.is(await sleeper, true);
 });
 
 test("wait / wakeup pass values and status moves READY -> RUN -> WAIT -> READY -> gone", async () => {

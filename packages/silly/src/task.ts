@@ -1,10 +1,10 @@
 // silly.task: coroutine-style tasks on top of async functions.
 //
 // A task is an async function started by fork(). Its identity follows it
-// across awaits through AsyncLocalStorage, so running() / wait() work after
-// any await. Tasks start (and woken tasks resume) from a ready queue drained
-// on a microtask, in the order they were queued, like silly's dispatcher.
-import { AsyncLocalStorage } from "node:async_hooks";
+// across awaits (see identity.ts), so running() / wait() work after any
+// await. Tasks start (and woken tasks resume) from a ready queue drained on a
+// microtask, in the order they were queued, like silly's dispatcher.
+import { current, enter } from "./internal/identity.js";
 import { logerror } from "./internal/report.js";
 
 export type TaskStatus = "RUN" | "READY" | "WAIT";
@@ -28,7 +28,6 @@ type Entry =
   | { kind: "start"; task: Task; fn: (ud: unknown) => unknown; ud: unknown }
   | { kind: "wake"; task: Task; value: unknown };
 
-const storage = new AsyncLocalStorage<Task>();
 const live = new Map<Task, true>();
 let ready: Entry[] = [];
 let scheduled = false;
@@ -65,7 +64,7 @@ function finish(t: Task): void {
 function start(t: Task, fn: (ud: unknown) => unknown, ud: unknown): void {
   t.status = "RUN";
   try {
-    storage.run(t, run, t, fn, ud);
+    enter(t, run, t, fn, ud);
   } catch (err) {
     logerror(`task ${t.id} (${t.name}) failed`, err);
     finish(t);
@@ -85,14 +84,14 @@ function run(t: Task, fn: (ud: unknown) => unknown, ud: unknown): void {
 }
 
 function settled(): void {
-  const t = storage.getStore();
+  const t = current() as Task | undefined;
   if (t === undefined) return;
   if (t.endfn !== undefined) return ended(t, false, undefined);
   finish(t);
 }
 
 function failed(err: unknown): void {
-  const t = storage.getStore();
+  const t = current() as Task | undefined;
   if (t === undefined) {
     logerror("task failed", err);
     return;
@@ -122,7 +121,7 @@ function ended(t: Task, threw: boolean, err: unknown): void {
  * false outside a task (nothing is set then).
  */
 export function onsettle<A>(fn: (arg: A, threw: boolean, err: unknown) => void, arg: A): boolean {
-  const t = storage.getStore();
+  const t = current() as Task | undefined;
   if (t === undefined || t.status !== "RUN") return false;
   t.endfn = fn as (arg: unknown, threw: boolean, err: unknown) => void;
   t.endarg = arg;
@@ -144,7 +143,7 @@ export function fork<U = undefined>(fn: (ud: U) => unknown, ud?: U): Task {
 
 /** The task whose code is running now, or undefined outside any task. */
 export function running(): Task | undefined {
-  return storage.getStore();
+  return current() as Task | undefined;
 }
 
 /**
@@ -153,7 +152,7 @@ export function running(): Task | undefined {
  * one task, is a programmer error.
  */
 export function wait<T = unknown>(): Promise<T> {
-  const t = storage.getStore();
+  const t = current() as Task | undefined;
   if (t === undefined) throw new Error("task.wait: must be called inside a task (use task.fork)");
   if (t.status !== "RUN") throw new Error(`task.wait: task ${t.id} is ${t.status}, not RUN`);
   t.status = "WAIT";
