@@ -2,9 +2,11 @@
 //
 // Bytes the socket delivers are kept in a chunk list; read(n) and
 // read(delim) are served from it, zero-copy when the answer lies inside one
-// chunk. Writes issued in one turn of the event loop are queued and leave
-// together at the turn's end: small ones copied into one buffer, large ones
-// by reference in one writev. Every promise resolves to an error value; none rejects.
+// chunk. Writes are queued and leave together, small ones copied into one
+// buffer, large ones by reference in one writev: when the reader blocks
+// (a read that has to wait sends what the task wrote before it), or else at
+// the end of the event loop's poll phase (one setImmediate for all
+// connections). Every promise resolves to an error value; none rejects.
 import type { Socket } from "node:net";
 import { CLOSED, EOF, MSGSIZE, TIMEDOUT, fromnode } from "../errno.js";
 import { logerror } from "../internal/report.js";
@@ -86,7 +88,7 @@ export class Conn {
   private outq: Buffer[] = NOBUFS; // this turn's writes, sent together by flush()
   private outbytes = 0;
   private outbig = false; // outq holds a buffer worth passing by reference
-  private flushing = false; // a flush is scheduled for the end of this turn
+  private flushing = false; // queued in `dirty` for the end of the poll phase
   private drainers: ((r: WriteResult) => void)[] | undefined = undefined; // made on first wait
   private consumer: Consumer | undefined = undefined;
   private watcher: Watcher | undefined = undefined;
@@ -312,6 +314,9 @@ export class Conn {
     }
     if (this.err !== undefined) return Promise.resolve([undefined, this.err, this.takeall()]);
     if (want < 0 && this.size >= this.max) return Promise.resolve([undefined, MSGSIZE]);
+    // The task is about to wait: what it wrote goes out now (a request's
+    // answer before the next request is awaited), not at the end of the turn.
+    if (this.flushing) this.flush();
     return new Promise<ReadResult>((resolve) => {
       p.resolve = resolve;
       this.pending = p;
@@ -381,7 +386,7 @@ export class Conn {
     } else this.enqueue(data as Data);
     if (!this.flushing) {
       this.flushing = true;
-      process.nextTick(flushturn, this);
+      flushlater(this);
     }
     if (this.socket.writableLength + this.outbytes < this.socket.writableHighWaterMark) return WRITE_OK_P;
     return new Promise<WriteResult>((resolve) => (this.drainers ??= []).push(resolve));
@@ -400,9 +405,9 @@ export class Conn {
   }
 
   /**
-   * Hand this turn's writes to the socket as one write: small buffers are
+   * Hand the queued writes to the socket as one write: small buffers are
    * copied together, large ones go by reference in one corked writev.
-   * @internal
+   * A protocol layer calls it when its reader blocks. @internal
    */
   flush(): void {
     this.flushing = false;
@@ -435,6 +440,11 @@ export class Conn {
       sock.uncork();
     }
     if (!sock.writableNeedDrain) this.wakedrainers(WRITE_OK);
+  }
+
+  /** Writes are queued and not yet handed to the socket. @internal */
+  isflushing(): boolean {
+    return this.flushing;
   }
 
   /** Why a write cannot go out: the socket's own error, else CLOSED (a peer's EOF is no write error). */
@@ -489,8 +499,32 @@ export class Conn {
   }
 }
 
-function flushturn(c: Conn): void {
-  c.flush();
+// Connections with queued writes that no blocking read has sent yet. One
+// setImmediate sends them all after the poll phase's I/O callbacks: cheaper
+// than a process.nextTick per write, and replies to every read event of the
+// phase are in by then.
+let dirty: Conn[] = [];
+let spare: Conn[] = [];
+let immediate = false;
+
+function flushlater(c: Conn): void {
+  dirty.push(c);
+  if (!immediate) {
+    immediate = true;
+    setImmediate(flushdirty);
+  }
+}
+
+function flushdirty(): void {
+  immediate = false;
+  const list = dirty;
+  dirty = spare;
+  for (let i = 0; i < list.length; i++) {
+    const c = list[i]!;
+    if (c.isflushing()) c.flush();
+  }
+  list.length = 0;
+  spare = list;
 }
 
 /** q[i..j) copied into one buffer of `n` bytes. */
