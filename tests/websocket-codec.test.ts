@@ -330,6 +330,41 @@ for (const sliceText of [false, true]) test(`same messages however the stream is
   assert.equal(ev, base.ev, "1 byte at a time");
 });
 
+test("chunks on loan: kept messages are copies, intact after the chunk's memory is reused", () => {
+  // Records messages as they come and reads them only at the end, after every
+  // loaned chunk has been scribbled over (as the fast read path's buffer is).
+  const run = (cuts: number[]): Ev[] => {
+    const got: [MessageType, string | Buffer][] = [];
+    const p = new FrameParser(
+      { role: "server", maxPayload: 64 << 20, maxFragments: 1000 },
+      { message: (type, data) => got.push([type, data]), error: (code, why) => assert.unreachable(`${code} ${why}`) },
+    );
+    const wire = stream();
+    const scratch = Buffer.alloc(wire.length);
+    for (let i = 0; i + 1 < cuts.length; i++) {
+      const n = wire.copy(scratch, 0, cuts[i], cuts[i + 1]);
+      p.push(scratch.subarray(0, n), true);
+      scratch.fill(0xee);
+    }
+    return got.map(([t, d]) => [t, typeof d === "string" ? d : "hex:" + d.toString("hex")]);
+  };
+  const wire = stream();
+  const base = parserof();
+  base.p.push(Buffer.from(wire));
+  assert.equal(run([0, wire.length]), base.ev, "one chunk");
+  for (let i = 1; i < wire.length; i++) assert.equal(run([0, i, wire.length]), base.ev, `split at ${i}`);
+  const big = Buffer.alloc(70000, 7);
+  const { p, ev } = parserof();
+  const w = mk(OP_BINARY, big);
+  const scratch = Buffer.alloc(4096);
+  for (let i = 0; i < w.length; i += 4096) {
+    const n = w.copy(scratch, 0, i, i + 4096);
+    p.push(scratch.subarray(0, n), true);
+    scratch.fill(0);
+  }
+  assert.equal(ev, [["binary", "hex:" + big.toString("hex")]], "a payload across loaned chunks");
+});
+
 test("large frames across chunks: 64-bit length, odd chunk sizes", () => {
   const data = Buffer.alloc(300000);
   for (let i = 0; i < data.length; i++) data[i] = (i * 7 + 3) & 255;

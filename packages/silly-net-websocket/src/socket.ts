@@ -312,6 +312,9 @@ class Link implements ParserSink, Consumer {
   data(chunk: Buffer): void {
     (this.parser as FrameParser).push(chunk);
   }
+  borrow(chunk: Buffer): void {
+    (this.parser as FrameParser).push(chunk, true);
+  }
   end(err: string): void {
     this.sock.onconnend(err);
   }

@@ -78,9 +78,10 @@ function view(b: Buffer, s: number, e: number): Buffer {
 }
 
 /**
- * Incremental frame parser. `push` takes ownership of each chunk: payloads are
- * unmasked in place and messages may be views into it, so the caller must not
- * reuse a chunk's memory (socket reads never do).
+ * Incremental frame parser. `push` unmasks payloads in place. A chunk pushed
+ * as its own becomes the parser's: messages may be views into it, so the
+ * caller must not reuse its memory. A chunk pushed on loan is only read
+ * during the call (what is kept is copied).
  */
 export class FrameParser {
   private readonly server: boolean;
@@ -92,6 +93,7 @@ export class FrameParser {
   private readonly maxfragments: number;
   private readonly sink: ParserSink;
   private dead = false;
+  private loan: Buffer | undefined = undefined; // the chunk being parsed, when it is on loan
 
   // The frame whose header was parsed last.
   private fin = false;
@@ -148,10 +150,24 @@ export class FrameParser {
     this.runb = undefined;
   }
 
-  /** Parses every complete frame in `chunk`; keeps a partial remainder for the next push. */
-  push(chunk: Buffer): void {
+  /**
+   * Parses every complete frame in `chunk`; keeps a partial remainder for the
+   * next push. `loaned`: the chunk's memory is reused once push returns, so
+   * messages that would be views into it are copied out (strings never are).
+   */
+  push(chunk: Buffer, loaned = false): void {
+    this.loan = loaned ? chunk : undefined;
     this.parse(chunk);
     if (this.nrun > 0) this.flush();
+    this.loan = undefined;
+  }
+
+  /** `b[s..e)` to hand out: a view, or a copy when b is a loaned chunk. */
+  private keep(b: Buffer, s: number, e: number): Buffer {
+    if (b !== this.loan) return view(b, s, e);
+    const out = Buffer.allocUnsafe(e - s);
+    b.copy(out, 0, s, e);
+    return out;
   }
 
   private parse(chunk: Buffer): void {
@@ -365,7 +381,7 @@ export class FrameParser {
     }
     if (this.masked) unmask(b, s, e, this.key);
     if (this.fin && op === OP_BINARY) {
-      this.emit("binary", view(b, s, e));
+      this.emit("binary", this.keep(b, s, e));
       return;
     }
     if (op >= 8) {
@@ -376,8 +392,8 @@ export class FrameParser {
   }
 
   private control(op: number, b: Buffer, s: number, e: number): void {
-    if (op === OP_PING) this.emit("ping", view(b, s, e));
-    else if (op === OP_PONG) this.emit("pong", view(b, s, e));
+    if (op === OP_PING) this.emit("ping", this.keep(b, s, e));
+    else if (op === OP_PONG) this.emit("pong", this.keep(b, s, e));
     else {
       const n = e - s;
       if (n === 1) {
@@ -395,7 +411,7 @@ export class FrameParser {
           return;
         }
       }
-      this.emit("close", view(b, s, e));
+      this.emit("close", this.keep(b, s, e));
     }
   }
 
@@ -415,7 +431,7 @@ export class FrameParser {
       return;
     }
     // Views into chunks are kept; the one copy is the final concat.
-    if (e > s) (this.parts ??= []).push(view(b, s, e));
+    if (e > s) (this.parts ??= []).push(this.keep(b, s, e));
     if (!this.fin) return;
     const parts = this.parts;
     const data = parts === undefined || parts.length === 0 ? EMPTY : parts.length === 1 ? parts[0] : Buffer.concat(parts, this.total);

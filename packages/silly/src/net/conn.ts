@@ -25,6 +25,11 @@ export type CloseResult = [true, undefined] | [false, string];
  */
 export interface Consumer {
   data(chunk: Buffer): void;
+  /**
+   * Optional: take a chunk on loan (it is overwritten after the call returns,
+   * so copy what you keep). Saves a copy per read on the fast read path.
+   */
+  borrow?(chunk: Buffer): void;
   end(err: string): void;
 }
 
@@ -100,8 +105,10 @@ export class Conn {
     // Shared listeners that find their Conn on the socket: no closures per
     // connection (idle connections are the common case).
     (socket as Owned)[kConn] = this;
+    // The 'data' listener also sets the socket flowing, which starts reads on
+    // the fast path too (where reads then go to sread instead).
     socket.on("data", Conn.sdata);
-    usefastread(socket);
+    usefastread(socket as Owned, Conn.sread);
     socket.on("end", Conn.send);
     socket.on("error", Conn.serror);
     socket.on("close", Conn.sclose);
@@ -113,10 +120,24 @@ export class Conn {
     try {
       c.ondata(chunk);
     } catch (err) {
-      // A protocol layer's bug must cost this connection only, never the process.
-      logerror(`conn ${c.remoteaddr}: dropped after an error in its reader`, err);
-      c.abort();
+      c.readerfailed(err);
     }
+  }
+  /** The fast read path: `buf[0..n)` is on loan until we return. */
+  private static sread(this: Owned, n: number, buf: Buffer): void {
+    const c = this[kConn];
+    try {
+      const k = c.consumer;
+      if (k !== undefined && k.borrow !== undefined && !c.closed) k.borrow(buf.subarray(0, n));
+      else c.ondata(Buffer.from(buf.subarray(0, n)));
+    } catch (err) {
+      c.readerfailed(err);
+    }
+  }
+  private readerfailed(err: unknown): void {
+    // A protocol layer's bug must cost this connection only, never the process.
+    logerror(`conn ${this.remoteaddr}: dropped after an error in its reader`, err);
+    this.abort();
   }
   private static send(this: Owned): void {
     this[kConn].onfinal(EOF);

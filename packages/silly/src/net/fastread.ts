@@ -17,14 +17,14 @@ interface HandleWithUserBuffer {
   useUserBuffer?: (buf: Uint8Array) => void;
 }
 
-/** Every read lands here first; its bytes are copied out before the next one. */
+/**
+ * Every read lands here: the callback gets `buf[0..nread)` on loan and must
+ * copy what it keeps before it returns (the next read overwrites it).
+ */
 const shared = Buffer.allocUnsafe(64 * 1024);
 
-function emitcopy(this: Socket, nread: number, buf: Buffer): void {
-  const chunk = Buffer.allocUnsafe(nread);
-  buf.copy(chunk, 0, 0, nread);
-  this.emit("data", chunk);
-}
+/** Called with each read's bytes on loan in `buf[0..nread)`. */
+export type ReadCallback<S extends Socket> = (this: S, nread: number, buf: Buffer) => void;
 
 function probe(): Slots | undefined {
   if (process.env.SILLY_FASTREAD === "0") return undefined;
@@ -53,12 +53,13 @@ const slots = probe();
 export const fastread = slots !== undefined;
 
 /**
- * Deliver the socket's reads as plain 'data' events (a private copy of each
- * read, emitted directly instead of through the Readable state machine).
+ * Deliver the socket's reads to `onread` (bytes on loan in a shared buffer)
+ * instead of as 'data' events through the Readable state machine. End of
+ * stream and errors still arrive as 'end' / 'error' / 'close' events.
  * Returns false (and changes nothing) when the socket cannot take the fast
  * path: TLS sockets, no handle, an unknown Node.
  */
-export function usefastread(socket: Socket): boolean {
+export function usefastread<S extends Socket>(socket: S, onread: ReadCallback<S>): boolean {
   if (slots === undefined || (socket as { encrypted?: boolean }).encrypted === true) return false;
   const handle = (socket as unknown as { _handle?: HandleWithUserBuffer | null })._handle;
   if (handle == null || typeof handle.useUserBuffer !== "function") return false;
@@ -66,7 +67,7 @@ export function usefastread(socket: Socket): boolean {
   // An accepted socket has the slots as own properties (null); anything else is not the layout we probed.
   if (bag[slots.buffer] !== null || bag[slots.callback] !== null) return false;
   bag[slots.buffer] = shared;
-  bag[slots.callback] = emitcopy;
+  bag[slots.callback] = onread;
   handle.useUserBuffer(shared);
   return true;
 }
