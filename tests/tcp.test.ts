@@ -42,8 +42,16 @@ async function pair(): Promise<{ c: Conn; s: Conn; l: Listener; done: () => void
 }
 
 /** Resolves when the next chunk reaches s (after s has buffered it). */
-function arrival(s: Conn): Promise<unknown> {
-  return once(s.socket, "data");
+/** The next chunk has reached the conn's buffer (seen through its internal watcher hook). */
+function arrival(s: Conn): Promise<void> {
+  return new Promise((resolve) =>
+    s.watch({
+      arrived() {
+        s.watch(undefined);
+        resolve();
+      },
+    }),
+  );
 }
 
 async function freeport(): Promise<number> {
