@@ -4,6 +4,9 @@ import {
   FrameParser,
   encodeframe,
   encodemessage,
+  encodeinto,
+  stagedsize,
+  opcodeof,
   FRAGMENT,
   FRAGMENT_SIZE,
   OP_TEXT,
@@ -87,6 +90,7 @@ function mk(op: number, payload: Uint8Array | string, o: Mk = {}): Buffer {
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ""), "hex");
 const flat = (f: Buffer | [Buffer, Buffer]): Buffer => (Array.isArray(f) ? Buffer.concat(f) : f);
 const fill = (n: number, byte: number): Buffer => Buffer.alloc(n, byte);
+const pattern = (n: number): Buffer => Buffer.from(Array.from({ length: n }, (_, i) => (i * 31 + 7) & 255));
 
 function feed(p: FrameParser, ...chunks: Buffer[]): void {
   for (const c of chunks) p.push(c);
@@ -246,6 +250,39 @@ test("encodemessage: messages of 64 KiB and more go out fragmented", () => {
   const { p, ev } = parser();
   p.push(masked);
   assert.equal(ev, [["text", "é".repeat(70000)]]);
+});
+
+test("encodeinto writes the same bytes as encodemessage at any offset; stagedsize bounds it", () => {
+  const cases: [MessageType, string | Uint8Array][] = [
+    ["text", ""],
+    ["text", "a"],
+    ["text", "x".repeat(40)],
+    ["ping", "ping!"],
+    ["binary", new Uint8Array(0)],
+    ["binary", pattern(63)],
+    ["binary", pattern(64)],
+    ["binary", pattern(125)],
+    ["binary", pattern(126)],
+    ["binary", pattern(4095)],
+    ["pong", new Uint8Array(pattern(125))],
+  ];
+  for (const [type, payload] of cases) {
+    const n = stagedsize(payload);
+    const want = Buffer.concat(encodemessage(type, payload, false));
+    assert.is(n, want.length, `${type} ${payload.length}: size`);
+    for (const at of [0, 1, 7]) {
+      const dst = Buffer.alloc(at + n + 3, 0xaa);
+      assert.ok(encodeinto(dst, at, opcodeof(type), payload));
+      assert.ok(dst.subarray(at, at + n).equals(want), `${type} ${payload.length} at ${at}`);
+      assert.ok(dst.subarray(0, at).every((x) => x === 0xaa) && dst.subarray(at + n).every((x) => x === 0xaa), "nothing else touched");
+    }
+  }
+  // Too big to encode in place: left to encodemessage.
+  assert.is(stagedsize("x".repeat(41)), -1);
+  assert.is(stagedsize(pattern(4096)), -1);
+  // Not ASCII: refused, so the caller falls back.
+  assert.is(encodeinto(Buffer.alloc(10), 0, OP_TEXT, "é"), false);
+  assert.is(encodeinto(Buffer.alloc(10), 0, OP_TEXT, "ab\u0080"), false);
 });
 
 test("encodemessage: control payload over 125 bytes throws RangeError", () => {

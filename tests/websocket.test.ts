@@ -855,6 +855,40 @@ test("10 tasks x 50 messages written to one socket at once: every message whole,
   srv.close();
 });
 
+test("small messages encoded in place keep their order among other writes, across sockets writing in the same turn", async () => {
+  const srv = await wsserver();
+  const pairs = [await pair(srv), await pair(srv), await pair(srv)];
+  // Every kind of write the server has: short ASCII text, short non-ASCII
+  // text, empty text, small and 4 KiB+ binary, a Uint8Array, a ping.
+  const kinds = (k: number, who: number): [string | Buffer | Uint8Array, "text" | "binary" | "ping"][] => [
+    [`${who}:${k}`, "text"],
+    [`é${who}:${k}`, "text"],
+    ["", "text"],
+    [pattern(100, k + who), "binary"],
+    [pattern(5000, k * 3 + who), "binary"],
+    [new Uint8Array(pattern(33, k)), "binary"],
+    [`p${k}`, "ping"],
+    [`${who}:${k}:${"y".repeat(k % 50)}`, "text"],
+  ];
+  for (let k = 0; k < 60; k++) {
+    for (let who = 0; who < pairs.length; who++) {
+      for (const [data, typ] of kinds(k, who)) void pairs[who]![1].write(data, typ);
+    }
+  }
+  await Promise.all(
+    pairs.map(async ([c], who) => {
+      for (let k = 0; k < 60; k++) {
+        for (const [data, typ] of kinds(k, who)) {
+          const want = typeof data === "string" && typ === "text" ? data : Buffer.from(data);
+          await expectmsg(c, want, typ, `socket ${who} #${k} ${typ}`);
+        }
+      }
+    }),
+  );
+  for (const [c] of pairs) await c.close();
+  srv.close();
+});
+
 test("a second concurrent read() gets an error value; the first still gets the message", async () => {
   const srv = await wsserver();
   const [c, s] = await pair(srv);

@@ -7,7 +7,7 @@
 // read() has to wait, or at the end of the poll phase.
 import { isUtf8 } from "node:buffer";
 import type { Conn, Consumer } from "silly/net/tcp";
-import { FrameParser, encodemessage, decodeclose, encodeclose, validclosecode, MAX_REASON } from "./codec/index.js";
+import { FrameParser, encodemessage, encodeinto, stagedsize, opcodeof, decodeclose, encodeclose, validclosecode, MAX_REASON } from "./codec/index.js";
 import type { MessageType, ParserSink } from "./codec/index.js";
 
 export type { MessageType };
@@ -216,6 +216,17 @@ export class Socket {
     if (this.closesent || this.finished) return Promise.resolve([false, this.err ?? "websocket: socket is closed"]);
     if (type === "text" && data instanceof Uint8Array && !isUtf8(data)) {
       return Promise.resolve([false, "websocket: text message is not valid UTF-8"]);
+    }
+    // A server's small message is encoded straight into the conn's output.
+    if (!this.mask && data !== undefined && type !== "close") {
+      const n = stagedsize(data);
+      if (n > 0 && (n <= 127 || type === "text" || type === "binary")) {
+        const refused = this.conn.refusal();
+        if (refused !== undefined) return refused;
+        const at = this.conn.stage(n);
+        if (encodeinto(this.conn.stagebuf(), at, opcodeof(type), data)) return this.conn.queued();
+        this.conn.unstage(n); // not ASCII: encoded below
+      }
     }
     let frames: Buffer[];
     try {

@@ -505,6 +505,49 @@ function putheader(b: Buffer, opcode: number, fin: boolean, len: number, mask: b
   return p;
 }
 
+/**
+ * Bytes of the single unmasked frame `encodeinto` would write for `payload`,
+ * or -1 when it does not encode in place: strings over 40 characters, byte
+ * payloads of 4 KiB and more (those take encodemessage's paths).
+ */
+export function stagedsize(payload: Uint8Array | string): number {
+  const n = payload.length;
+  if (typeof payload === "string") return n <= ASCII_JS_MAX ? 2 + n : -1;
+  return n < SMALL ? framelen(n, false) + n : -1;
+}
+
+/**
+ * Writes one unmasked, final frame at `dst[at..]`, `stagedsize(payload)`
+ * bytes: the server's small messages, encoded straight into the output.
+ * Returns false, having written garbage, for a string that is not ASCII:
+ * the caller then encodes it with encodemessage.
+ */
+export function encodeinto(dst: Buffer, at: number, opcode: number, payload: Uint8Array | string): boolean {
+  const n = payload.length;
+  if (typeof payload === "string") {
+    dst[at] = 0x80 | opcode;
+    dst[at + 1] = n;
+    const o = at + 2;
+    for (let i = 0; i < n; i++) {
+      const c = payload.charCodeAt(i);
+      if (c >= 0x80) return false;
+      dst[o + i] = c;
+    }
+    return true;
+  }
+  const hl = n < 126 ? 2 : 4;
+  dst[at] = 0x80 | opcode;
+  if (hl === 2) dst[at + 1] = n;
+  else {
+    dst[at + 1] = 126;
+    dst[at + 2] = n >>> 8;
+    dst[at + 3] = n & 255;
+  }
+  if (n < 64) for (let i = 0; i < n; i++) dst[at + hl + i] = payload[i]!;
+  else dst.set(payload, at + hl);
+  return true;
+}
+
 function asbuffer(u: Uint8Array): Buffer {
   return Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength);
 }
@@ -560,7 +603,16 @@ export function encodeframe(
   return [h, asbuffer(payload)];
 }
 
-function opcodeof(type: MessageType): number {
+/**
+ * The UTF-8 length of `s`, or a bound on it when that bound already proves
+ * it is at most `max` (a UTF-16 unit is at most 3 UTF-8 bytes): short
+ * messages skip the native byteLength call.
+ */
+function stringbytes(s: string, max: number): number {
+  return s.length * 3 <= max ? s.length : Buffer.byteLength(s);
+}
+
+export function opcodeof(type: MessageType): number {
   switch (type) {
     case "text":
       return OP_TEXT;
@@ -586,7 +638,7 @@ function opcodeof(type: MessageType): number {
  */
 export function encodemessage(type: MessageType, payload: Uint8Array | string, mask: boolean): Buffer[] {
   const op = opcodeof(type);
-  const len = typeof payload === "string" ? Buffer.byteLength(payload) : payload.length;
+  const len = typeof payload === "string" ? stringbytes(payload, op >= 8 ? 125 : FRAGMENT - 1) : payload.length;
   if (op >= 8 && len > 125) throw new RangeError(`${type} payload is ${len} bytes, the limit is 125`);
   if (len < FRAGMENT) {
     const f = encodeframe(op, payload, true, mask);

@@ -97,6 +97,10 @@ export class Conn {
   private drainers: ((r: WriteResult) => void)[] | undefined = undefined; // made on first wait
   private consumer: Consumer | undefined = undefined;
   private watcher: Watcher | undefined = undefined;
+  // Staged output (see stage()): slab[runstart, runend) is queued after outq.
+  private run: Buffer | undefined = undefined;
+  private runstart = 0;
+  private runend = 0;
 
   constructor(socket: Socket) {
     this.socket = socket;
@@ -399,12 +403,24 @@ export class Conn {
    * is over its high-water mark it waits for the drain (backpressure).
    */
   write(data: Data | readonly Data[]): Promise<WriteResult> {
-    if (this.closed || this.gone || this.socket.destroyed || this.socket.writableEnded) {
-      return Promise.resolve([false, this.closed ? CLOSED : this.writeerr()]);
-    }
+    const refused = this.refusal();
+    if (refused !== undefined) return refused;
     if (Array.isArray(data)) {
       for (const d of data as readonly Data[]) this.enqueue(d);
     } else this.enqueue(data as Data);
+    return this.queued();
+  }
+
+  /** Why a write would fail now (as write's result), or undefined when it can go ahead. @internal */
+  refusal(): Promise<WriteResult> | undefined {
+    if (this.closed || this.gone || this.socket.destroyed || this.socket.writableEnded) {
+      return Promise.resolve([false, this.closed ? CLOSED : this.writeerr()]);
+    }
+    return undefined;
+  }
+
+  /** write's result for bytes just queued: schedules the flush, applies backpressure. @internal */
+  queued(): Promise<WriteResult> {
     if (!this.flushing) {
       this.flushing = true;
       flushlater(this);
@@ -419,9 +435,52 @@ export class Conn {
     else if (d instanceof Uint8Array) b = Buffer.isBuffer(d) ? d : Buffer.from(d.buffer, d.byteOffset, d.byteLength);
     else throw new TypeError("conn.write: data must be a string or a Uint8Array (or an array of them)");
     if (b.length === 0) return;
+    if (this.run !== undefined) this.closerun(); // keep the order of staged and queued bytes
     if (this.outq === NOBUFS) this.outq = [];
     this.outq.push(b);
     this.outbytes += b.length;
+    if (b.length >= BYREF_MIN) this.outbig = true;
+  }
+
+  /**
+   * Reserve `n` (<= STAGE_MAX) bytes at the end of the queued output, to be
+   * filled in place before anything else runs: returns their offset in
+   * `stagebuf()`. A protocol encodes small messages this way with no buffer of
+   * their own and no copy at the flush. Follow with queued(). @internal
+   */
+  stage(n: number): number {
+    if (this.run !== slab || this.runend !== slabtop || SLAB - slabtop < n) {
+      if (this.run !== undefined) this.closerun();
+      if (SLAB - slabtop < n) newslab();
+      this.run = slab;
+      this.runstart = slabtop;
+    }
+    const at = slabtop;
+    slabtop += n;
+    this.runend = slabtop;
+    this.outbytes += n;
+    return at;
+  }
+
+  /** The buffer stage() reserved in. @internal */
+  stagebuf(): Buffer {
+    return this.run as Buffer;
+  }
+
+  /** Give back the last `n` bytes stage() reserved, before anything else ran. @internal */
+  unstage(n: number): void {
+    slabtop -= n;
+    this.runend -= n;
+    this.outbytes -= n;
+  }
+
+  /** Queue the open staged run as one buffer (a view of the slab). */
+  private closerun(): void {
+    const b = (this.run as Buffer).subarray(this.runstart, this.runend);
+    this.run = undefined;
+    if (b.length === 0) return;
+    if (this.outq === NOBUFS) this.outq = [];
+    this.outq.push(b);
     if (b.length >= BYREF_MIN) this.outbig = true;
   }
 
@@ -432,6 +491,7 @@ export class Conn {
    */
   flush(): void {
     this.flushing = false;
+    if (this.run !== undefined) this.closerun();
     const q = this.outq;
     if (q.length === 0) return;
     const total = this.outbytes;
@@ -513,11 +573,27 @@ export class Conn {
   /** Drop the connection now, discarding unsent bytes. @internal */
   abort(): void {
     this.closed = true;
+    this.run = undefined;
     this.outq = NOBUFS;
     this.outbytes = 0;
     this.onfinal(CLOSED);
     this.socket.destroy();
   }
+}
+
+// Staged output of all connections is carved from one slab at a time, like
+// Node's own Buffer pool: each connection's consecutive reservations form one
+// run, queued as a view of the slab. A slab lives as long as a view of it is
+// unsent; a new one starts when the current one is full.
+const SLAB = 16 * 1024;
+/** The most stage() reserves at once. @internal */
+export const STAGE_MAX = 4096 + 14;
+let slab = Buffer.allocUnsafeSlow(SLAB);
+let slabtop = 0;
+
+function newslab(): void {
+  slab = Buffer.allocUnsafeSlow(SLAB);
+  slabtop = 0;
 }
 
 // Connections with queued writes that no blocking read has sent yet. One
