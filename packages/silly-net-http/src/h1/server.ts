@@ -430,12 +430,11 @@ export class H1Stream implements ServerStream, WireOwner {
 
   /**
    * After a 101: keep only what the ServerStream API still shows (the header
-   * object, flattened so it does not pin the request head's string), and let
-   * the session, its Wire and the request head go.
+   * object, whose values are strings of their own, not slices of the head),
+   * and let the session, its Wire and the request head go.
    */
   private release(): void {
-    const h = (this.hdr ??= buildheader(this.req));
-    for (const k in h) h[k] = flat(h[k]!);
+    this.hdr ??= buildheader(this.req);
     this.session.upgrade();
     this.session = undefined as unknown as Session;
     this.req = UPGRADEDREQ;
@@ -524,11 +523,6 @@ const UPGRADEDREQ: RequestHead = Object.freeze({
   upgrade: true,
   expect100: false,
 });
-
-/** A flat copy of a (sliced) latin1 string, so it does not keep its parent alive. */
-function flat(s: string): string {
-  return s.length < 13 ? s : Buffer.from(s, "latin1").toString("latin1");
-}
 
 function noop(): void {}
 
