@@ -1,10 +1,14 @@
 // Pure helpers for the opening handshake (RFC 6455 section 4).
-import { createHash, randomBytes } from "node:crypto";
+import crypto, { createHash, randomBytes } from "node:crypto";
 
 const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
+/** crypto.hash (Node >= 20.12): a one-shot digest without a Hash object per call. */
+const oneshot = (crypto as { hash?: (algorithm: string, data: string, encoding: "base64") => string }).hash;
+
 /** The Sec-WebSocket-Accept value for a Sec-WebSocket-Key. */
 export function acceptkey(key: string): string {
+  if (oneshot !== undefined) return oneshot("sha1", key + GUID, "base64");
   return createHash("sha1").update(key + GUID).digest("base64");
 }
 
