@@ -49,7 +49,7 @@ export class Session implements WireOwner, Live {
   readonly wire: Wire;
   private ended = false;
   private onhead: (r: ConnReadResult) => void;
-  private ondrained: (ok: boolean) => void;
+  private ondrained: ((ok: boolean) => void) | undefined = undefined; // made when a body is first skipped
 
   constructor(
     readonly conn: Conn,
@@ -57,7 +57,6 @@ export class Session implements WireOwner, Live {
   ) {
     this.wire = new Wire(conn);
     this.onhead = (r) => this.headed(r);
-    this.ondrained = (ok) => (ok ? this.readhead() : this.end());
   }
 
   /** The server is closing: end the connection now if it is waiting for a request with none of it here. */
@@ -121,7 +120,7 @@ export class Session implements WireOwner, Live {
     this.conf.sessions.delete(this);
     this.wire.detach();
     this.onhead = noop;
-    this.ondrained = noop;
+    this.ondrained = undefined;
   }
 
   /** @internal The handler of `s` returned and its response is complete. */
@@ -132,7 +131,7 @@ export class Session implements WireOwner, Live {
       const d = s.drain();
       if (d === true) this.readhead();
       else if (d === false) this.end();
-      else d.then(this.ondrained);
+      else d.then((this.ondrained ??= (ok) => (ok ? this.readhead() : this.end())));
     } catch (err) {
       logerror("http: serving %s failed: %s", this.conn.remoteaddr, describe(err));
       this.end();
