@@ -215,4 +215,23 @@ test("parselength, parsechunksize, parsetarget", async () => {
   assert.ok(!(tenok instanceof HeadError) && tenok.keepalive && tenok.minor === 0);
 });
 
+test("buildheader: lower-case names, OWS trimmed, repeats joined (set-cookie with a newline), latin1 values, plain keys", async () => {
+  const { parserequest, buildheader, HeadError } = await import("../packages/silly-net-http/src/h1/parse.js");
+  const head = Buffer.from(
+    "GET / HTTP/1.1\r\nHOST: h\r\nX-Multi:one\r\nx-multi: \t two \t\r\nSet-Cookie: a=1\r\nset-cookie: b=2\r\n" +
+      "X-Empty:\r\nX-Spaces:   \r\nX-Odd-Name-Here: v\r\nconstructor: c\r\n__proto__: p\r\nX-Latin: caf\xe9\r\n" +
+      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+    "latin1",
+  );
+  const req = parserequest(head, { requestline: 100, headercount: 50 });
+  assert.ok(!(req instanceof HeadError));
+  if (req instanceof HeadError) return;
+  const h = buildheader(req);
+  assert.equal(Object.entries(h), [
+    ["host", "h"], ["x-multi", "one, two"], ["set-cookie", "a=1\nb=2"], ["x-empty", ""], ["x-spaces", ""], ["x-odd-name-here", "v"],
+    ["constructor", "c"], ["__proto__", "p"], ["x-latin", "caf\u00e9"], ["sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ=="],
+  ]);
+  assert.is(h["__proto__"], "p");
+});
+
 test.run();

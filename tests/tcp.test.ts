@@ -445,6 +445,35 @@ test("an error in an accept task is logged, closes that conn, and the server kee
   l.close();
 });
 
+test("direct accept (internal, for protocol servers): called outside any task; a throw is logged and closes that conn", async () => {
+  const logs: string[] = [];
+  const sink = logger.setsink((line) => logs.push(line));
+  const seen: boolean[] = [];
+  let n = 0;
+  const [l, err] = await tcp.listen({
+    addr: "127.0.0.1:0",
+    direct: true,
+    accept: (conn) => {
+      seen.push(task.running() !== undefined);
+      if (++n === 1) throw new Error("boom from direct accept (expected by the test)");
+      void conn.write("ok\n");
+      conn.close();
+    },
+  });
+  if (l === undefined) throw new Error(String(err));
+  const c1 = await dial(l.addr);
+  assert.equal((await c1.read(1))[1], errno.EOF); // the abandoned conn was closed
+  const c2 = await dial(l.addr);
+  assert.is(str((await c2.read("\n"))[0]), "ok\n");
+  await logger.flush();
+  logger.setsink(sink);
+  assert.equal(seen, [false, false], "accept ran outside any task");
+  assert.ok(logs.some((x) => x.includes("boom from direct accept")), "the error was logged");
+  c1.close();
+  c2.close();
+  l.close();
+});
+
 test("a delimiter that does not come within the receive bound fails with errno.MSGSIZE; the bytes stay readable", async () => {
   const { c, s, done } = await pair();
   s.limit(1024);

@@ -838,6 +838,11 @@ test("handshake helpers", () => {
   assert.is(hastoken("upgraded, x-upgrade", "upgrade"), false);
   assert.is(hastoken(undefined, "upgrade"), false);
   assert.is(hastoken("", "upgrade"), false);
+  assert.is(hastoken("a,,upgrade,", "upgrade"), true);
+  assert.is(hastoken(",UpGrAdE", "upgrade"), true);
+  assert.is(hastoken("up grade", "upgrade"), false);
+  assert.is(hastoken("upgrade-x,upgrad", "upgrade"), false);
+  assert.is(hastoken(" , \t,", "upgrade"), false);
 });
 
 test.run();

@@ -98,6 +98,8 @@ export function listen(conf: ListenConf): Promise<ListenResult> {
     sessions: new Set(),
     closing: false,
   };
+  // Called directly on the accepting turn (no task per connection): it only
+  // sets up the session, whose requests each run in a task of their own.
   const accept = (conn: Conn): void => {
     if (sc.closing) {
       conn.close();
@@ -115,7 +117,8 @@ export function listen(conf: ListenConf): Promise<ListenResult> {
         alpnprotos: conf.alpnprotos ?? ["http/1.1"],
         backlog: conf.backlog,
         accept,
+        direct: true,
       })
-    : tcp.listen({ addr: conf.addr, backlog: conf.backlog, accept });
+    : tcp.listen({ addr: conf.addr, backlog: conf.backlog, accept, direct: true });
   return bound.then((r): ListenResult => (r[0] === undefined ? [undefined, r[1]] : [new Server(r[0], sc), undefined]));
 }

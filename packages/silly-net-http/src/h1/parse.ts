@@ -341,11 +341,57 @@ function join(prev: string | undefined, v: string): string {
   return prev === undefined ? v : `${prev}, ${v}`;
 }
 
-/** The header object of a request parsed by parserequest (already validated). */
+/** The lower-case name at buf[start, start+len): a COMMON constant when it is one. */
+function fieldnameat(buf: Buffer, start: number, len: number): string {
+  const list = BYLENGTH[len];
+  if (list !== undefined) {
+    outer: for (let k = 0; k < list.length; k++) {
+      const cand = list[k]!;
+      for (let i = 0; i < len; i++) {
+        let c = buf[start + i]!;
+        if (c >= 65 && c <= 90) c += 32;
+        if (c !== cand.charCodeAt(i)) continue outer;
+      }
+      return cand;
+    }
+  }
+  return buf.toString("latin1", start, start + len).toLowerCase();
+}
+
+/**
+ * The header object of a request parsed by parserequest (already validated,
+ * so every line is `name ":" OWS value OWS CRLF`). Made from the bytes: each
+ * value is a string of its own, not a slice of the whole head, so a header
+ * object kept for a connection's life (a WebSocket's stream) keeps only its
+ * values alive.
+ */
 export function buildheader(req: RequestHead): Header {
   const header = newheader();
-  parsefields(req.head.toString("latin1"), req.fields, header, Infinity);
+  const buf = req.head;
+  const end = buf.length - 2; // the empty line
+  let pos = req.fields;
+  while (pos < end) {
+    const ns = pos;
+    while (buf[pos] !== COLON) pos++;
+    const name = fieldnameat(buf, ns, pos - ns);
+    let c = buf[++pos];
+    while (c === SP || c === HT) c = buf[++pos];
+    const vs = pos;
+    while (buf[pos] !== CR) pos++;
+    let ve = pos;
+    while (ve > vs && ((c = buf[ve - 1]) === SP || c === HT)) ve--;
+    pos += 2;
+    const value = buf.toString("latin1", vs, ve);
+    const prev = header[name];
+    if (prev === undefined) header[name] = value;
+    else header[name] = flat(name === "set-cookie" ? `${prev}\n${value}` : `${prev}, ${value}`);
+  }
   return header;
+}
+
+/** A flat copy of a latin1 string (a repeated field's joined value), so it does not keep its parts alive. */
+function flat(s: string): string {
+  return Buffer.from(s, "latin1").toString("latin1");
 }
 
 /** The request line is malformed: find out what to say about it. */

@@ -49,7 +49,7 @@ export class Session implements WireOwner, Live {
   readonly wire: Wire;
   private ended = false;
   private onhead: (r: ConnReadResult) => void;
-  private ondrained: (ok: boolean) => void;
+  private ondrained: ((ok: boolean) => void) | undefined = undefined; // made when a body is first skipped
 
   constructor(
     readonly conn: Conn,
@@ -57,7 +57,6 @@ export class Session implements WireOwner, Live {
   ) {
     this.wire = new Wire(conn);
     this.onhead = (r) => this.headed(r);
-    this.ondrained = (ok) => (ok ? this.readhead() : this.end());
   }
 
   /** The server is closing: end the connection now if it is waiting for a request with none of it here. */
@@ -121,7 +120,7 @@ export class Session implements WireOwner, Live {
     this.conf.sessions.delete(this);
     this.wire.detach();
     this.onhead = noop;
-    this.ondrained = noop;
+    this.ondrained = undefined;
   }
 
   /** @internal The handler of `s` returned and its response is complete. */
@@ -132,7 +131,7 @@ export class Session implements WireOwner, Live {
       const d = s.drain();
       if (d === true) this.readhead();
       else if (d === false) this.end();
-      else d.then(this.ondrained);
+      else d.then((this.ondrained ??= (ok) => (ok ? this.readhead() : this.end())));
     } catch (err) {
       logerror("http: serving %s failed: %s", this.conn.remoteaddr, describe(err));
       this.end();
@@ -430,12 +429,11 @@ export class H1Stream implements ServerStream, WireOwner {
 
   /**
    * After a 101: keep only what the ServerStream API still shows (the header
-   * object, flattened so it does not pin the request head's string), and let
-   * the session, its Wire and the request head go.
+   * object, whose values are strings of their own, not slices of the head),
+   * and let the session, its Wire and the request head go.
    */
   private release(): void {
-    const h = (this.hdr ??= buildheader(this.req));
-    for (const k in h) h[k] = flat(h[k]!);
+    this.hdr ??= buildheader(this.req);
     this.session.upgrade();
     this.session = undefined as unknown as Session;
     this.req = UPGRADEDREQ;
@@ -524,11 +522,6 @@ const UPGRADEDREQ: RequestHead = Object.freeze({
   upgrade: true,
   expect100: false,
 });
-
-/** A flat copy of a (sliced) latin1 string, so it does not keep its parent alive. */
-function flat(s: string): string {
-  return s.length < 13 ? s : Buffer.from(s, "latin1").toString("latin1");
-}
 
 function noop(): void {}
 

@@ -90,12 +90,12 @@ export class Wire implements Watcher {
   private garbage = false;
   private owner: WireOwner | undefined = undefined;
   private attached = true;
-  private readonly onclose: () => void; // removed by detach(): a detached Wire leaves nothing on the socket
 
+  // No listener or closure of its own on the socket: its owner detaches it
+  // when the conn ends or changes hands, and the ticker drops a Wire whose
+  // socket has closed under it.
   constructor(readonly conn: Conn) {
     conn.watch(this);
-    this.onclose = () => this.detach();
-    conn.socket.on("close", this.onclose);
     wires.add(this);
   }
 
@@ -110,7 +110,6 @@ export class Wire implements Watcher {
     this.attached = false;
     this.waiting = false;
     this.conn.watch(undefined);
-    this.conn.socket.off("close", this.onclose);
     wires.delete(this);
     droptick();
   }
@@ -122,7 +121,10 @@ export class Wire implements Watcher {
    */
   until(delim: Buffer, max: number, idlems: number, activems: number, lfcheck: boolean, owner: WireOwner | undefined): Promise<ReadResult> {
     this.begin(max, idlems, activems, lfcheck, owner);
-    return this.conn.read(delim).then(this.end, this.end);
+    return this.conn.read(delim).then((r) => {
+      this.waiting = false;
+      return r;
+    });
   }
 
   /**
@@ -147,11 +149,6 @@ export class Wire implements Watcher {
     this.deadline = clock + (this.active ? activems : idlems);
     if (buffered > max) this.schedulecheck();
   }
-
-  readonly end = (r: ReadResult): ReadResult => {
-    this.waiting = false;
-    return r;
-  };
 
   /** Mark the pending read done (see begin()). */
   done(): void {
@@ -199,6 +196,7 @@ export class Wire implements Watcher {
 
   /** @internal The ticker's visit (timers run after microtasks: a waiting read is pending). */
   check(now: number): void {
+    if (this.conn.socket.destroyed) return this.detach(); // its socket closed: nothing left to watch
     if (!this.waiting) return;
     const n = this.conn.unreadbytes();
     if (n > this.max) return this.abort(FAIL_TOOLARGE);

@@ -1,10 +1,14 @@
 // Pure helpers for the opening handshake (RFC 6455 section 4).
-import { createHash, randomBytes } from "node:crypto";
+import crypto, { createHash, randomBytes } from "node:crypto";
 
 const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
+/** crypto.hash (Node >= 20.12): a one-shot digest without a Hash object per call. */
+const oneshot = (crypto as { hash?: (algorithm: string, data: string, encoding: "base64") => string }).hash;
+
 /** The Sec-WebSocket-Accept value for a Sec-WebSocket-Key. */
 export function acceptkey(key: string): string {
+  if (oneshot !== undefined) return oneshot("sha1", key + GUID, "base64");
   return createHash("sha1").update(key + GUID).digest("base64");
 }
 
@@ -29,8 +33,32 @@ export function validkey(key: string | undefined): boolean {
 export function hastoken(value: string | undefined, token: string): boolean {
   if (value === undefined) return false;
   const want = token.toLowerCase();
-  for (const item of value.split(",")) {
-    if (item.replace(/^[ \t]+|[ \t]+$/g, "").toLowerCase() === want) return true;
+  const n = value.length;
+  // Walk the items in place (no split, no trimmed copies): one is made per handshake.
+  let start = 0;
+  while (start <= n) {
+    let end = value.indexOf(",", start);
+    if (end < 0) end = n;
+    let a = start;
+    let b = end;
+    while (a < b && isows(value.charCodeAt(a))) a++;
+    while (b > a && isows(value.charCodeAt(b - 1))) b--;
+    if (b - a === want.length && sameci(value, a, want)) return true;
+    start = end + 1;
   }
   return false;
+}
+
+function isows(c: number): boolean {
+  return c === 32 || c === 9;
+}
+
+/** Does value[at, at + lower.length) equal `lower` ignoring ASCII case? */
+function sameci(value: string, at: number, lower: string): boolean {
+  for (let i = 0; i < lower.length; i++) {
+    let c = value.charCodeAt(at + i);
+    if (c >= 65 && c <= 90) c += 32;
+    if (c !== lower.charCodeAt(i)) return false;
+  }
+  return true;
 }

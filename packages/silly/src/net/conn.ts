@@ -318,7 +318,7 @@ export class Conn {
       if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`conn.read: n must be an integer >= 0, got ${n}`);
       want = n;
     } else if (typeof n === "string" || n instanceof Uint8Array) {
-      delim = typeof n === "string" ? Buffer.from(n) : Buffer.from(n.buffer, n.byteOffset, n.byteLength);
+      delim = typeof n === "string" ? Buffer.from(n) : Buffer.isBuffer(n) ? n : Buffer.from(n.buffer, n.byteOffset, n.byteLength);
       if (delim.length === 0) throw new RangeError("conn.read: delimiter must not be empty");
     } else {
       throw new TypeError("conn.read: expects a byte count or a delimiter");

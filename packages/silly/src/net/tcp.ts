@@ -4,6 +4,7 @@ import type { Socket } from "node:net";
 import { fork } from "../task.js";
 import { TIMEDOUT, fromnode } from "../errno.js";
 import { Conn } from "./conn.js";
+import { logerror } from "../internal/report.js";
 import { parseaddr } from "./addr.js";
 import { bind, Listener } from "./listener.js";
 import type { ListenResult } from "./listener.js";
@@ -19,17 +20,47 @@ export interface ListenConf {
   /** Runs as its own task for every accepted connection. */
   accept: (conn: Conn) => unknown;
   backlog?: number;
+  /**
+   * @internal Call `accept` directly on the turn the connection arrives,
+   * outside any task, instead of forking a task for it (a protocol server
+   * whose accept only sets up state and starts its own tasks). A throw
+   * closes the conn and is logged.
+   */
+  direct?: boolean;
 }
 
 /** Start a TCP server. Resolves once bound: `[listener]` or `[undefined, err]`. */
 export function listen(conf: ListenConf): Promise<ListenResult> {
   if (conf === null || typeof conf !== "object") throw new TypeError("tcp.listen: expects { addr, accept }");
   if (typeof conf.accept !== "function") throw new TypeError("tcp.listen: accept must be a function");
-  const accept = guardaccept(conf.accept);
-  const server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
-    fork(accept, new Conn(socket));
-  });
+  const server = createServer({ allowHalfOpen: true, noDelay: true }, acceptor(conf.accept, conf.direct === true));
   return bind(server, conf.addr, conf.backlog);
+}
+
+/**
+ * The function that takes a new socket's Conn: forks `accept` as a task, or
+ * (direct) calls it at once, closing the conn and logging when it throws.
+ * Direct accepts cost no task, no async frame and no promise per connection.
+ * @internal
+ */
+export function acceptor(accept: (conn: Conn) => unknown, direct: boolean): (socket: Socket) => void {
+  if (!direct) {
+    const task = guardaccept(accept);
+    return (socket) => {
+      fork(task, new Conn(socket));
+    };
+  }
+  return (socket) => acceptnow(accept, new Conn(socket));
+}
+
+/** @internal Run a direct accept: a throw closes the conn it abandoned and is logged. */
+export function acceptnow(accept: (conn: Conn) => unknown, conn: Conn): void {
+  try {
+    accept(conn);
+  } catch (err) {
+    conn.close();
+    logerror(`accept ${conn.remoteaddr} failed`, err);
+  }
 }
 
 /**

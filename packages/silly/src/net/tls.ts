@@ -14,7 +14,7 @@ import { TLS, causeof } from "../errno.js";
 import { Conn } from "./conn.js";
 import { parseaddr } from "./addr.js";
 import { bind, Listener } from "./listener.js";
-import { checktimeout, guardaccept, whenconnected } from "./tcp.js";
+import { acceptnow, checktimeout, guardaccept, whenconnected } from "./tcp.js";
 import type { ConnectResult } from "./tcp.js";
 
 export { Conn, Listener };
@@ -45,6 +45,8 @@ export interface ListenConf {
   /** OpenSSL cipher list, e.g. "ECDHE+AESGCM". */
   ciphers?: string;
   backlog?: number;
+  /** @internal Call `accept` directly, outside any task (see tcp's ListenConf.direct). */
+  direct?: boolean;
 }
 
 export interface ReloadConf {
@@ -98,7 +100,8 @@ export function listen(conf: ListenConf): Promise<ListenResult> {
   const served = makeserved(conf.certs, conf.ciphers, "tls.listen");
   if (typeof served === "string") return Promise.resolve([undefined, served]);
   const table = { served };
-  const accept = guardaccept(conf.accept);
+  const direct = conf.direct === true;
+  const accept = direct ? conf.accept : guardaccept(conf.accept);
   const server = createServer({
     allowHalfOpen: true,
     noDelay: true,
@@ -112,7 +115,8 @@ export function listen(conf: ListenConf): Promise<ListenResult> {
   server.on("secureConnection", (socket: TLSSocket) => {
     const conn = new Conn(socket);
     conn.alpnproto = socket.alpnProtocol || undefined;
-    fork(accept, conn);
+    if (direct) acceptnow(accept, conn);
+    else fork(accept, conn);
   });
   // A failed handshake (garbage, a reset, an untrusted client) ends that socket only.
   server.on("tlsClientError", (_err: Error, socket: TLSSocket) => socket.destroy());
