@@ -45,7 +45,14 @@ export const DEFAULTS = {
 /** Unread messages past this many bytes pause the conn until the app reads. */
 const QUEUE_HIGH = 1024 * 1024;
 
-const VALID_TYPES = new Set<string>(["text", "binary", "ping", "pong", "close"]);
+/** Every valid write type and its opcode (no prototype: "toString" is not a type). */
+const OPCODES: Partial<Record<string, number>> = Object.assign(Object.create(null) as Record<string, number>, {
+  text: opcodeof("text"),
+  binary: opcodeof("binary"),
+  ping: opcodeof("ping"),
+  pong: opcodeof("pong"),
+  close: opcodeof("close"),
+});
 
 type Entry = [string | Buffer, MessageType];
 
@@ -207,7 +214,8 @@ export class Socket {
    * out fragmented. Control frames (ping, pong, close) carry at most 125 bytes.
    */
   write(data?: string | Uint8Array, type: WriteType = "binary"): Promise<WriteResult> {
-    if (!VALID_TYPES.has(type)) {
+    const op = OPCODES[type];
+    if (op === undefined) {
       throw new TypeError(`websocket.write: type must be text, binary, ping, pong or close, got ${String(type)}`);
     }
     if (data !== undefined && typeof data !== "string" && !(data instanceof Uint8Array)) {
@@ -224,7 +232,7 @@ export class Socket {
         const refused = this.conn.refusal();
         if (refused !== undefined) return refused;
         const at = this.conn.stage(n);
-        if (encodeinto(this.conn.stagebuf(), at, opcodeof(type), data)) return this.conn.queued();
+        if (encodeinto(this.conn.stagebuf(), at, op, data)) return this.conn.queued();
         this.conn.unstage(n); // not ASCII: encoded below
       }
     }
@@ -323,8 +331,8 @@ class Link implements ParserSink, Consumer {
   data(chunk: Buffer): void {
     (this.parser as FrameParser).push(chunk);
   }
-  borrow(chunk: Buffer): void {
-    (this.parser as FrameParser).push(chunk, true);
+  borrow(buf: Buffer, n: number): void {
+    (this.parser as FrameParser).push(buf, true, n);
   }
   end(err: string): void {
     this.sock.onconnend(err);

@@ -151,13 +151,14 @@ export class FrameParser {
   }
 
   /**
-   * Parses every complete frame in `chunk`; keeps a partial remainder for the
-   * next push. `loaned`: the chunk's memory is reused once push returns, so
-   * messages that would be views into it are copied out (strings never are).
+   * Parses every complete frame in `chunk[0..len)` (the whole chunk by
+   * default); keeps a partial remainder for the next push. `loaned`: the
+   * chunk's memory is reused once push returns, so messages that would be
+   * views into it are copied out (strings never are).
    */
-  push(chunk: Buffer, loaned = false): void {
+  push(chunk: Buffer, loaned = false, len = chunk.length): void {
     this.loan = loaned ? chunk : undefined;
-    this.parse(chunk);
+    this.parse(chunk, len);
     if (this.nrun > 0) this.flush();
     this.loan = undefined;
   }
@@ -170,49 +171,48 @@ export class FrameParser {
     return out;
   }
 
-  private parse(chunk: Buffer): void {
-    const len = chunk.length;
+  /** Parses chunk[0..len). */
+  private parse(chunk: Buffer, len: number): void {
     if (this.dead || len === 0) return;
     let pos = 0;
     if (this.payload !== undefined) {
-      pos = this.fill(chunk);
+      pos = this.fill(chunk, len);
       if (this.payload !== undefined || this.dead) return;
     } else if (this.hlen > 0) {
-      pos = this.fillheader(chunk);
+      pos = this.fillheader(chunk, len);
       if (this.hlen > 0 || this.dead) return;
-      pos = this.begin(chunk, pos);
+      pos = this.begin(chunk, pos, len);
       if (this.payload !== undefined || this.dead) return;
     }
     while (pos < len) {
       const avail = len - pos;
       if (avail < 2) {
-        this.stash(chunk, pos);
+        this.stash(chunk, pos, len);
         return;
       }
       const hl = headerlen(chunk[pos + 1]);
       if (avail < hl) {
-        this.stash(chunk, pos);
+        this.stash(chunk, pos, len);
         return;
       }
       if (!this.header(chunk, pos)) return;
-      pos = this.begin(chunk, pos + hl);
+      pos = this.begin(chunk, pos + hl, len);
       if (this.payload !== undefined || this.dead) return;
     }
   }
 
   /** Keeps the start of a header that the chunk cut off; checks what it can already. */
-  private stash(chunk: Buffer, pos: number): void {
-    const n = chunk.length - pos;
+  private stash(chunk: Buffer, pos: number, len: number): void {
+    const n = len - pos;
     const h = (this.hdr ??= Buffer.alloc(14));
-    chunk.copy(h, 0, pos);
+    chunk.copy(h, 0, pos, len);
     this.hlen = n;
     if (n >= 2) this.first(h[0], h[1]);
   }
 
   /** Completes a stashed header from `chunk`; returns the bytes used. Leaves hlen 0 when done. */
-  private fillheader(chunk: Buffer): number {
+  private fillheader(chunk: Buffer, n: number): number {
     const h = this.hdr as Buffer;
-    const n = chunk.length;
     let i = 0;
     if (this.hlen < 2) {
       h[this.hlen++] = chunk[i++];
@@ -228,9 +228,8 @@ export class FrameParser {
   }
 
   /** Handles the payload of the parsed header starting at `chunk[s]`; returns the new position. */
-  private begin(chunk: Buffer, s: number): number {
+  private begin(chunk: Buffer, s: number, len: number): number {
     const plen = this.plen;
-    const len = chunk.length;
     if (len - s >= plen) {
       this.frame(chunk, s, s + plen);
       return s + plen;
@@ -245,9 +244,9 @@ export class FrameParser {
   }
 
   /** Copies more of a spanning payload; delivers it when complete. Returns the bytes used. */
-  private fill(chunk: Buffer): number {
+  private fill(chunk: Buffer, len: number): number {
     const p = this.payload as Buffer;
-    const n = Math.min(p.length - this.filled, chunk.length);
+    const n = Math.min(p.length - this.filled, len);
     chunk.copy(p, this.filled, 0, n);
     this.filled += n;
     if (this.filled === p.length) {

@@ -26,10 +26,10 @@ export type CloseResult = [true, undefined] | [false, string];
 export interface Consumer {
   data(chunk: Buffer): void;
   /**
-   * Optional: take a chunk on loan (it is overwritten after the call returns,
-   * so copy what you keep). Saves a copy per read on the fast read path.
+   * Optional: take `buf[0..n)` on loan (it is overwritten after the call
+   * returns, so copy what you keep). Saves a copy per read on the fast read path.
    */
-  borrow?(chunk: Buffer): void;
+  borrow?(buf: Buffer, n: number): void;
   end(err: string): void;
 }
 
@@ -132,7 +132,7 @@ export class Conn {
     const c = this[kConn];
     try {
       const k = c.consumer;
-      if (k !== undefined && k.borrow !== undefined && !c.closed) k.borrow(buf.subarray(0, n));
+      if (k !== undefined && k.borrow !== undefined && !c.closed) k.borrow(buf, n);
       else c.ondata(Buffer.from(buf.subarray(0, n)));
     } catch (err) {
       c.readerfailed(err);
