@@ -175,6 +175,34 @@ test("connect timeout is errno.TIMEDOUT (a listener whose accept queue is full)"
   assert.throws(() => tcp.connect(l.addr, { timeout: -1 }), /timeout/);
 });
 
+test("silly.exit hands queued writes to the socket before the process ends", async () => {
+  const got = deferred<string>();
+  const l = await listen(async (conn) => {
+    const [all, err, partial] = await conn.read(1 << 20); // everything, until the child's EOF
+    got.resolve((all ?? partial ?? Buffer.alloc(0)).toString() + (err === errno.EOF ? "|EOF" : `|${err}`));
+    conn.close();
+  });
+  // The child writes without awaiting anything and exits at once: no later
+  // turn of its event loop would have sent the bytes.
+  const program = `
+    import silly from "silly";
+    import tcp from "silly/net/tcp";
+    const [c, err] = await tcp.connect(process.env.ADDR);
+    if (c === undefined) throw new Error(err);
+    void c.write("last ");
+    void c.write("words");
+    await silly.exit(0);
+  `;
+  const child = spawn(process.execPath, [...process.execArgv, "--input-type=module", "-e", program], {
+    env: { ...process.env, ADDR: l.addr },
+    stdio: ["ignore", "inherit", "inherit"],
+  });
+  const [code] = (await once(child, "exit")) as [number];
+  assert.is(code, 0);
+  assert.is(await got.promise, "last words|EOF");
+  l.close();
+});
+
 test("read(n) gathers bytes across chunk boundaries", async () => {
   const { c, s, done } = await pair();
   const r = s.read(7); // pending before anything arrives

@@ -1,6 +1,7 @@
 // silly: process-level helpers (exit, genid, pcall) and version.
 import { flush, error as logerror } from "./logger.js";
 import { describe } from "./internal/report.js";
+import { flushpending } from "./internal/outflush.js";
 
 export const version = "0.1.0";
 export const pid = process.pid;
@@ -11,8 +12,9 @@ export function genid(): number {
   return ++lastid;
 }
 
-/** End the process with `code` once buffered log lines are written. */
+/** End the process with `code` once queued connection writes and buffered log lines are handed over. */
 export async function exit(code = 0): Promise<never> {
+  flushpending(); // connection writes not yet handed to their sockets
   await flush();
   process.exit(code);
 }

@@ -11,6 +11,7 @@ import type { Socket } from "node:net";
 import { CLOSED, EOF, MSGSIZE, TIMEDOUT, fromnode } from "../errno.js";
 import { logerror } from "../internal/report.js";
 import { usefastread } from "./fastread.js";
+import { flushlater } from "../internal/outflush.js";
 
 export type Data = string | Uint8Array;
 /** `[bytes]`, or `[undefined, err, partial]` where partial holds what had arrived. */
@@ -594,34 +595,6 @@ let slabtop = 0;
 function newslab(): void {
   slab = Buffer.allocUnsafeSlow(SLAB);
   slabtop = 0;
-}
-
-// Connections with queued writes that no blocking read has sent yet. One
-// setImmediate sends them all after the poll phase's I/O callbacks: cheaper
-// than a process.nextTick per write, and replies to every read event of the
-// phase are in by then.
-let dirty: Conn[] = [];
-let spare: Conn[] = [];
-let immediate = false;
-
-function flushlater(c: Conn): void {
-  dirty.push(c);
-  if (!immediate) {
-    immediate = true;
-    setImmediate(flushdirty);
-  }
-}
-
-function flushdirty(): void {
-  immediate = false;
-  const list = dirty;
-  dirty = spare;
-  for (let i = 0; i < list.length; i++) {
-    const c = list[i]!;
-    if (c.isflushing()) c.flush();
-  }
-  list.length = 0;
-  spare = list;
 }
 
 /** q[i..j) copied into one buffer of `n` bytes. */
