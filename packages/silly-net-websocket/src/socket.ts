@@ -3,8 +3,8 @@
 // Incoming bytes go straight from the conn into the frame parser; each whole
 // message either resolves the waiting read() or joins a queue. Outgoing
 // messages are encoded whole and handed to the conn in one call, so frames of
-// concurrent writers never interleave; the conn sends what was written when
-// read() has to wait, or at the end of the poll phase.
+// concurrent writers never interleave; the conn sends what was written at the
+// end of the event loop's poll phase.
 import { isUtf8 } from "node:buffer";
 import type { Conn, Consumer } from "silly/net/tcp";
 import { FrameParser, encodemessage, encodeinto, stagedsize, decodeclose, encodeclose, validclosecode, MAX_REASON } from "./codec/index.js";
@@ -209,9 +209,6 @@ export class Socket {
       return Promise.resolve(e as ReadResult);
     }
     if (this.err !== undefined) return Promise.resolve([undefined, this.err]);
-    // About to wait: send what was written since the last read (one write for
-    // a whole chunk's worth of replies) instead of at the end of the poll phase.
-    if (this.conn.isflushing()) this.conn.flush();
     return new Promise<ReadResult>((resolve) => {
       this.reader = resolve;
     });

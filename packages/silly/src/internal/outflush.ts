@@ -1,7 +1,11 @@
-// Writers with queued output that no blocking read has sent yet (see Conn).
-// One setImmediate sends them all after the poll phase's I/O callbacks:
-// cheaper than a process.nextTick per write, and the replies to every read
-// event of the phase are in by then. silly.exit() sends them at once.
+// Writers with queued output (see Conn). One setImmediate sends them all
+// after the poll phase's I/O callbacks, when the replies to every read event
+// of the phase are in: one write per connection per loop iteration, and the
+// writes of all connections in one burst. Measured on 32-byte WebSocket echo
+// against flushing each connection as soon as its reader blocks: +6% one in
+// flight, +9% sixteen in flight (on a VM, a burst of writes wakes the peer
+// less often). Cheaper than a process.nextTick per write too.
+// silly.exit() sends them at once.
 
 /** Something with output queued for a later flush. */
 export interface Flushable {

@@ -3,10 +3,9 @@
 // Bytes the socket delivers are kept in a chunk list; read(n) and
 // read(delim) are served from it, zero-copy when the answer lies inside one
 // chunk. Writes are queued and leave together, small ones copied into one
-// buffer, large ones by reference in one writev: when the reader blocks
-// (a read that has to wait sends what the task wrote before it), or else at
-// the end of the event loop's poll phase (one setImmediate for all
-// connections). Every promise resolves to an error value; none rejects.
+// buffer, large ones by reference in one writev, at the end of the event
+// loop's poll phase (see internal/outflush.ts). Every promise resolves to an
+// error value; none rejects.
 import type { Socket } from "node:net";
 import { CLOSED, EOF, MSGSIZE, TIMEDOUT, fromnode } from "../errno.js";
 import { logerror } from "../internal/report.js";
@@ -340,9 +339,6 @@ export class Conn {
     }
     if (this.err !== undefined) return Promise.resolve([undefined, this.err, this.takeall()]);
     if (want < 0 && this.size >= this.max) return Promise.resolve([undefined, MSGSIZE]);
-    // The task is about to wait: what it wrote goes out now (a request's
-    // answer before the next request is awaited), not at the end of the turn.
-    if (this.flushing) this.flush();
     return new Promise<ReadResult>((resolve) => {
       p.resolve = resolve;
       this.pending = p;
@@ -488,7 +484,7 @@ export class Conn {
   /**
    * Hand the queued writes to the socket as one write: small buffers are
    * copied together, large ones go by reference in one corked writev.
-   * A protocol layer calls it when its reader blocks. @internal
+   * @internal
    */
   flush(): void {
     this.flushing = false;
