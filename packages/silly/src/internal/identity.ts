@@ -15,12 +15,13 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import * as v8 from "node:v8";
 
-type Fn<A extends unknown[]> = (...args: A) => void;
+/** What enter() runs: three arguments, fixed, so no rest array per call. */
+type Fn<A, B, C> = (a: A, b: B, c: C) => void;
 
 interface Carrier {
   name: "promisehooks" | "als";
   current(): object | undefined;
-  enter<A extends unknown[]>(id: object, fn: Fn<A>, ...args: A): void;
+  enter<A, B, C>(id: object, fn: Fn<A, B, C>, a: A, b: B, c: C): void;
 }
 
 interface PromiseHooksApi {
@@ -52,12 +53,12 @@ function hookcarrier(hooks: PromiseHooksApi): Carrier {
   return {
     name: "promisehooks",
     current: () => cur,
-    enter(id, fn, ...args) {
+    enter(id, fn, a, b, c) {
       if (!installed) install();
       const prev = cur;
       cur = id;
       try {
-        fn(...args);
+        fn(a, b, c);
       } finally {
         cur = prev;
       }
@@ -70,7 +71,7 @@ function alscarrier(): Carrier {
   return {
     name: "als",
     current: () => storage.getStore(),
-    enter: (id, fn, ...args) => storage.run(id, fn, ...args),
+    enter: (id, fn, a, b, c) => storage.run(id, fn, a, b, c),
   };
 }
 
@@ -90,8 +91,8 @@ const carrier = pick();
 /** The identity of the running task, or undefined outside any task. */
 export const current: () => object | undefined = carrier.current;
 
-/** Call fn(...args) as `id`: it and every promise reaction it leads to see `id` as current. */
-export const enter: <A extends unknown[]>(id: object, fn: Fn<A>, ...args: A) => void = carrier.enter;
+/** Call fn(a, b, c) as `id`: it and every promise reaction it leads to see `id` as current. */
+export const enter: <A, B, C>(id: object, fn: Fn<A, B, C>, a: A, b: B, c: C) => void = carrier.enter;
 
 /** Which carrier is in use: "promisehooks" or "als". */
 export const carriername: "promisehooks" | "als" = carrier.name;
