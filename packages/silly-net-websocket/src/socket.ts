@@ -7,8 +7,7 @@
 // end of the event loop's poll phase.
 import { isUtf8 } from "node:buffer";
 import type { Conn, Consumer } from "silly/net/tcp";
-import { FrameParser, encodemessage, encodeinto, stagedsize, decodeclose, encodeclose, validclosecode, MAX_REASON } from "./codec/index.js";
-import { OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, OP_TEXT } from "./codec/index.js";
+import { FrameParser, encodemessage, encodeinto, stagedsize, typeopcode, decodeclose, encodeclose, validclosecode, MAX_REASON } from "./codec/index.js";
 import type { MessageType, ParserSink } from "./codec/index.js";
 
 export type { MessageType };
@@ -46,23 +45,6 @@ export const DEFAULTS = {
 /** Unread messages past this many bytes pause the conn until the app reads. */
 const QUEUE_HIGH = 1024 * 1024;
 
-/** The opcode of a write type, or -1 for anything else. */
-function writeopcode(type: string): number {
-  switch (type) {
-    case "text":
-      return OP_TEXT;
-    case "binary":
-      return OP_BINARY;
-    case "ping":
-      return OP_PING;
-    case "pong":
-      return OP_PONG;
-    case "close":
-      return OP_CLOSE;
-    default:
-      return -1;
-  }
-}
 
 type Entry = [string | Buffer, MessageType];
 
@@ -221,7 +203,7 @@ export class Socket {
    * out fragmented. Control frames (ping, pong, close) carry at most 125 bytes.
    */
   write(data?: string | Uint8Array, type: WriteType = "binary"): Promise<WriteResult> {
-    const op = writeopcode(type);
+    const op = typeopcode(type);
     if (op < 0) {
       throw new TypeError(`websocket.write: type must be text, binary, ping, pong or close, got ${String(type)}`);
     }

@@ -611,7 +611,8 @@ function stringbytes(s: string, max: number): number {
   return s.length * 3 <= max ? s.length : Buffer.byteLength(s);
 }
 
-export function opcodeof(type: MessageType): number {
+/** The opcode of a message type, or -1 when `type` names none (no throw: for checking input). */
+export function typeopcode(type: string): number {
   switch (type) {
     case "text":
       return OP_TEXT;
@@ -624,8 +625,15 @@ export function opcodeof(type: MessageType): number {
     case "close":
       return OP_CLOSE;
     default:
-      throw new TypeError(`unknown message type ${String(type)}`);
+      return -1;
   }
+}
+
+/** The opcode of a message type; a TypeError for anything else. */
+export function opcodeof(type: MessageType): number {
+  const op = typeopcode(type);
+  if (op < 0) throw new TypeError(`unknown message type ${String(type)}`);
+  return op;
 }
 
 /**

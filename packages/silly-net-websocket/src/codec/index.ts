@@ -6,6 +6,7 @@ export {
   encodeinto,
   stagedsize,
   opcodeof,
+  typeopcode,
   FRAGMENT,
   FRAGMENT_SIZE,
   OP_CONTINUATION,
