@@ -889,6 +889,28 @@ test("small messages encoded in place keep their order among other writes, acros
   srv.close();
 });
 
+test("small messages written in a tight loop wait for the socket (backpressure): unsent bytes stay bounded", async () => {
+  const srv = await wsserver();
+  const [c, s] = await pair(srv);
+  const N = 50_000; // ~2 MB on the wire: more than the socket buffers take at once
+  let most = 0;
+  const writer = (async () => {
+    for (let i = 0; i < N; i++) {
+      const [ok, err] = await s.write(`message ${i}`, "text");
+      assert.ok(ok, err);
+      most = Math.max(most, s.conn.unsentbytes());
+    }
+  })();
+  for (let i = 0; i < N; i++) {
+    const [data] = await c.read();
+    if (data !== `message ${i}`) assert.unreachable(`message ${i}: got ${String(data)}`);
+  }
+  await writer;
+  assert.ok(most < 64 * 1024, `at most ${most} bytes were queued when a write resolved`);
+  await c.close();
+  srv.close();
+});
+
 test("a second concurrent read() gets an error value; the first still gets the message", async () => {
   const srv = await wsserver();
   const [c, s] = await pair(srv);
