@@ -39,8 +39,15 @@ function hookcarrier(hooks: PromiseHooksApi): Carrier {
   // Installed on first use: a process that never forks a task pays nothing.
   const install = (): void => {
     installed = true;
-    hooks.onInit((p) => {
-      if (cur !== undefined) (p as Tagged)[kId] = cur;
+    // Only promises with a parent are tagged: an await's continuation runs
+    // for the promise the await made (its parent: the awaited one), a then
+    // callback for the promise then() made. Promises with no parent (new
+    // Promise, Promise.resolve, an async function's own) carry no await
+    // continuation and no then callback (at most a thenable's then() call,
+    // which runs outside any task), so an idle connection's pending read
+    // keeps no tag.
+    hooks.onInit((p, parent) => {
+      if (cur !== undefined && parent !== undefined) (p as Tagged)[kId] = cur;
     });
     hooks.onBefore((p) => {
       cur = (p as Tagged)[kId];
