@@ -90,7 +90,7 @@ export class Conn {
   private gone = false; // the socket itself has closed
   private paused = false;
   private max = DEFAULT_LIMIT;
-  private outq: Buffer[] = NOBUFS; // this turn's writes, sent together by flush()
+  private outq: Buffer[] = NOBUFS; // queued writes, sent together by flush()
   private outbytes = 0;
   private outbig = false; // outq holds a buffer worth passing by reference
   private flushing = false; // queued in `dirty` for the end of the poll phase
@@ -133,7 +133,11 @@ export class Conn {
     try {
       const k = c.consumer;
       if (k !== undefined && k.borrow !== undefined && !c.closed) k.borrow(buf, n);
-      else c.ondata(Buffer.from(buf.subarray(0, n)));
+      else {
+        const chunk = Buffer.allocUnsafe(n);
+        buf.copy(chunk, 0, 0, n);
+        c.ondata(chunk);
+      }
     } catch (err) {
       c.readerfailed(err);
     }
@@ -446,6 +450,7 @@ export class Conn {
    * their own and no copy at the flush. Follow with queued(). @internal
    */
   stage(n: number): number {
+    if (n > STAGE_MAX) throw new RangeError(`conn.stage: ${n} bytes is over ${STAGE_MAX}`);
     if (this.run !== slab || this.runend !== slabtop || SLAB - slabtop < n) {
       if (this.run !== undefined) this.closerun();
       if (SLAB - slabtop < n) newslab();
@@ -583,10 +588,10 @@ export class Conn {
 // run, queued as a view of the slab. A slab lives as long as a view of it is
 // unsent; a new one starts when the current one is full.
 const SLAB = 16 * 1024;
-/** The most stage() reserves at once. @internal */
-export const STAGE_MAX = 4096 + 14;
-let slab = Buffer.allocUnsafeSlow(SLAB);
-let slabtop = 0;
+/** The most stage() reserves at once: a frame of a 4 KiB payload. */
+const STAGE_MAX = 4096 + 14;
+let slab: Buffer = EMPTY; // the first stage() makes the first slab
+let slabtop = SLAB;
 
 function newslab(): void {
   slab = Buffer.allocUnsafeSlow(SLAB);
