@@ -45,7 +45,6 @@ export const DEFAULTS = {
 /** Unread messages past this many bytes pause the conn until the app reads. */
 const QUEUE_HIGH = 1024 * 1024;
 
-
 type Entry = [string | Buffer, MessageType];
 
 export class Socket {

@@ -29,6 +29,11 @@ type Entry =
   | { kind: "wake"; task: Task; value: unknown };
 
 const live = new Map<Task, true>();
+
+/** The running task (the identity carrier holds Tasks only). */
+function me(): Task | undefined {
+  return current() as Task | undefined;
+}
 let ready: Entry[] = [];
 let scheduled = false;
 let nextid = 1;
@@ -84,14 +89,14 @@ function run(t: Task, fn: (ud: unknown) => unknown, ud: unknown): void {
 }
 
 function settled(): void {
-  const t = current() as Task | undefined;
+  const t = me();
   if (t === undefined) return;
   if (t.endfn !== undefined) return ended(t, false, undefined);
   finish(t);
 }
 
 function failed(err: unknown): void {
-  const t = current() as Task | undefined;
+  const t = me();
   if (t === undefined) {
     logerror("task failed", err);
     return;
@@ -121,7 +126,7 @@ function ended(t: Task, threw: boolean, err: unknown): void {
  * false outside a task (nothing is set then).
  */
 export function onsettle<A>(fn: (arg: A, threw: boolean, err: unknown) => void, arg: A): boolean {
-  const t = current() as Task | undefined;
+  const t = me();
   if (t === undefined || t.status !== "RUN") return false;
   t.endfn = fn as (arg: unknown, threw: boolean, err: unknown) => void;
   t.endarg = arg;
@@ -143,7 +148,7 @@ export function fork<U = undefined>(fn: (ud: U) => unknown, ud?: U): Task {
 
 /** The task whose code is running now, or undefined outside any task. */
 export function running(): Task | undefined {
-  return current() as Task | undefined;
+  return me();
 }
 
 /**
@@ -152,7 +157,7 @@ export function running(): Task | undefined {
  * one task, is a programmer error.
  */
 export function wait<T = unknown>(): Promise<T> {
-  const t = current() as Task | undefined;
+  const t = me();
   if (t === undefined) throw new Error("task.wait: must be called inside a task (use task.fork)");
   if (t.status !== "RUN") throw new Error(`task.wait: task ${t.id} is ${t.status}, not RUN`);
   t.status = "WAIT";
