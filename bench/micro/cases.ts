@@ -1,5 +1,5 @@
 // Micro-benchmark cases. Each returns the number of operations it performed; the
-// caller times it. One case runs per process: silly/task's AsyncLocalStorage turns on
+// caller times it. One case runs per process: silly/task's identity carrier turns on
 // promise hooks for the whole process, which would slow every later baseline.
 import channel from "silly-sync-channel";
 import task from "silly/task";
