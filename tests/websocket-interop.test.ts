@@ -13,6 +13,7 @@ import type { Socket, UpgradeOptions } from "silly-net-websocket";
 import channel from "silly-sync-channel";
 import type { Channel } from "silly-sync-channel";
 import logger from "silly/logger";
+import { upgrading } from "./lib/upgrading.js";
 
 logger.setlevel(logger.ERROR);
 
@@ -53,19 +54,8 @@ interface Srv {
 }
 
 async function oursserver(opts?: UpgradeOptions): Promise<Srv> {
-  const socks = channel.new<[Socket, ServerStream]>();
-  const [server, err] = await http.listen({
-    addr: "127.0.0.1:0",
-    handler: async (stream) => {
-      const [sock, uerr] = await websocket.upgrade(stream, opts);
-      assert.ok(sock, uerr);
-      leftovers.push(() => sock!.conn.socket.destroy());
-      socks.send([sock!, stream]);
-    },
-  });
-  assert.ok(server, err);
-  leftovers.push(() => server!.close());
-  return { server: server!, url: `ws://${server!.addr}`, socks };
+  const { server, socks } = await upgrading(leftovers, opts);
+  return { server, url: `ws://${server.addr}`, socks };
 }
 
 async function accepted(srv: Srv): Promise<Socket> {

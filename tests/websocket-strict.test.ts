@@ -7,13 +7,13 @@ import * as assert from "uvu/assert";
 import { createHash } from "node:crypto";
 import { once } from "node:events";
 import net from "node:net";
-import http from "silly-net-http";
-import type { Server } from "silly-net-http";
+import type { Server, ServerStream } from "silly-net-http";
 import websocket from "silly-net-websocket";
 import type { Socket, UpgradeOptions } from "silly-net-websocket";
 import channel from "silly-sync-channel";
 import type { Channel } from "silly-sync-channel";
 import logger from "silly/logger";
+import { upgrading } from "./lib/upgrading.js";
 
 logger.setlevel(logger.ERROR);
 
@@ -171,23 +171,12 @@ test.after.each(() => {
 interface Srv {
   server: Server;
   port: number;
-  socks: Channel<Socket>;
+  socks: Channel<[Socket, ServerStream]>;
 }
 
 async function wsserver(opts?: UpgradeOptions): Promise<Srv> {
-  const socks = channel.new<Socket>();
-  const [server, err] = await http.listen({
-    addr: "127.0.0.1:0",
-    handler: async (stream) => {
-      const [sock, uerr] = await websocket.upgrade(stream, opts);
-      assert.ok(sock, uerr);
-      leftovers.push(() => sock!.conn.socket.destroy());
-      socks.send(sock!);
-    },
-  });
-  assert.ok(server, err);
-  leftovers.push(() => server!.close());
-  return { server: server!, port: server!.port, socks };
+  const { server, socks } = await upgrading(leftovers, opts);
+  return { server, port: server.port, socks };
 }
 
 const HANDSHAKE =
@@ -203,8 +192,8 @@ async function rawclient(srv: Srv, pipelined?: Buffer): Promise<[Raw, Socket]> {
   const head = await raw.head();
   assert.ok(head.startsWith("HTTP/1.1 101 "), head);
   assert.match(head, /\r\nsec-websocket-accept: s3pPLMBiTxaQ9kYGzzhZRbK\+xOo=\r\n/i);
-  const [s] = await srv.socks.recv();
-  return [raw, s!];
+  const [pair] = await srv.socks.recv();
+  return [raw, pair![0]];
 }
 
 /** Send `bytes`; the server must answer with close `code`, read() must fail naming it, and TCP must close. */
@@ -461,8 +450,8 @@ test("an invalid frame pipelined behind the handshake: the 101 answer still come
   assert.ok(head.startsWith("HTTP/1.1 101 "), `the answer starts with the 101 head: ${JSON.stringify(head.slice(0, 40))}`);
   assert.is(await raw.closecode(), 1002);
   await raw.closed;
-  const [s] = await srv.socks.recv();
-  const [d, err] = await s!.read();
+  const [pair] = await srv.socks.recv();
+  const [d, err] = await pair![0].read();
   assert.is(d, undefined);
   assert.match(String(err), /1002/);
   await healthy(srv, "after the pipelined violation");
