@@ -32,7 +32,8 @@ test("plain node imports dist and runs a task/channel program", () => {
 
 test("every exported subpath resolves to a built file without tsx", () => {
   const subpaths = [
-    "silly", "silly/task", "silly/time", "silly/logger", "silly/errno", "silly/net/tcp", "silly/net/tls",
+    "silly", "silly/task", "silly/time", "silly/logger", "silly/errno", "silly/env", "silly/signal",
+    "silly/net/tcp", "silly/net/tls",
     "silly-net-http", "silly-net-websocket",
     "silly-sync-channel", "silly-sync-waitgroup", "silly-sync-mutex", "silly-sync-singleflight",
   ];

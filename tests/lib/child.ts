@@ -1,0 +1,67 @@
+// A child process running a TypeScript program the way the tests run (tsx,
+// workspace sources), with helpers to wait for its output and its exit.
+import { spawn } from "node:child_process";
+import type { ChildProcess, SpawnOptions } from "node:child_process";
+
+export interface Child {
+  proc: ChildProcess;
+  /** Everything the child printed so far (stdout and stderr). */
+  output(): string;
+  /** Resolve with the first match of `re` in the output; reject after `ms`. */
+  waitfor(re: RegExp, ms?: number): Promise<RegExpMatchArray>;
+  /** Resolve with the exit code and signal; reject after `ms`. */
+  exited(ms?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Spawn `cmd args`; by default node with this process's flags on an ESM program given as text. */
+export function start(cmd: string, args: string[], opts: SpawnOptions = {}): Child {
+  const proc = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"], ...opts });
+  let out = "";
+  const listeners = new Set<() => void>();
+  const ondata = (d: Buffer): void => {
+    out += d.toString();
+    for (const l of listeners) l();
+  };
+  proc.stdout?.on("data", ondata);
+  proc.stderr?.on("data", ondata);
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    proc.on("exit", (code, signal) => resolve({ code, signal }));
+  });
+  const bounded = <T>(p: Promise<T>, ms: number, what: string): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}; output:\n${out}`)), ms);
+      p.then((v) => {
+        clearTimeout(timer);
+        resolve(v);
+      });
+    });
+  return {
+    proc,
+    output: () => out,
+    waitfor(re, ms = 20_000) {
+      return bounded(
+        new Promise<RegExpMatchArray>((resolve) => {
+          const check = (): void => {
+            const m = out.match(re);
+            if (m !== null) {
+              listeners.delete(check);
+              resolve(m);
+            }
+          };
+          listeners.add(check);
+          check();
+        }),
+        ms,
+        String(re),
+      );
+    },
+    exited(ms = 20_000) {
+      return bounded(exit, ms, "the child to exit");
+    },
+  };
+}
+
+/** Run an ESM TypeScript program (as text) in a child node with this process's loader flags. */
+export function program(text: string, args: string[] = [], opts: SpawnOptions = {}): Child {
+  return start(process.execPath, [...process.execArgv, "--input-type=module", "-e", text, "--", ...args], opts);
+}
