@@ -24,29 +24,39 @@ export function start(cmd: string, args: string[], opts: SpawnOptions = {}): Chi
   };
   proc.stdout?.on("data", ondata);
   proc.stderr?.on("data", ondata);
+  let gone = false;
   const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    proc.on("exit", (code, signal) => resolve({ code, signal }));
+    proc.on("exit", (code, signal) => {
+      gone = true;
+      for (const l of listeners) l();
+      resolve({ code, signal });
+    });
   });
   const bounded = <T>(p: Promise<T>, ms: number, what: string): Promise<T> =>
     new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}; output:\n${out}`)), ms);
-      p.then((v) => {
-        clearTimeout(timer);
-        resolve(v);
-      });
+      p.then(
+        (v) => {
+          clearTimeout(timer);
+          resolve(v);
+        },
+        (err: unknown) => {
+          clearTimeout(timer);
+          reject(err);
+        },
+      );
     });
   return {
     proc,
     output: () => out,
     waitfor(re, ms = 20_000) {
       return bounded(
-        new Promise<RegExpMatchArray>((resolve) => {
+        new Promise<RegExpMatchArray>((resolve, reject) => {
           const check = (): void => {
             const m = out.match(re);
-            if (m !== null) {
-              listeners.delete(check);
-              resolve(m);
-            }
+            if (m !== null || gone) listeners.delete(check);
+            if (m !== null) resolve(m);
+            else if (gone) reject(new Error(`the child exited before printing ${String(re)}; output:\n${out}`));
           };
           listeners.add(check);
           check();
