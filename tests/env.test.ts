@@ -1,7 +1,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import env from "silly/env";
@@ -80,5 +80,7 @@ test("the command line is read on first use and wins over files", () => {
   assert.is(r.status, 0, r.stderr);
   assert.equal(JSON.parse(r.stdout), [null, "8080", 4, "production", null]);
 });
+
+test.after(() => rmSync(dir, { recursive: true, force: true }));
 
 test.run();

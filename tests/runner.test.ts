@@ -3,7 +3,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -146,5 +146,7 @@ test("the chat's usage line and --help", () => {
   assert.is(help.status, 0);
   assert.match(help.stdout, /^usage: pnpm start \[--addr=HOST:PORT \| --port=PORT\]/);
 });
+
+test.after(() => rmSync(outside, { recursive: true, force: true }));
 
 test.run();
