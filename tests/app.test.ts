@@ -5,11 +5,10 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { start } from "./lib/child.js";
+import { portfree, start } from "./lib/child.js";
 import { family, parse } from "./lib/promtext.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -54,11 +53,7 @@ test("npm start runs the app; SIGTERM to npm stops it and frees the port", async
   c.proc.kill("SIGTERM");
   await c.waitfor(/SIGTERM: stopping/);
   await c.exited();
-  const free = await new Promise<boolean>((resolve) => {
-    const s = createServer().once("error", () => resolve(false));
-    s.listen(Number(addr!.split(":")[1]), "127.0.0.1", () => s.close(() => resolve(true)));
-  });
-  assert.ok(free, "the app still listens");
+  assert.ok(await portfree(Number(addr!.split(":")[1])), "the app still listens");
 });
 
 test("silly new on an existing app keeps its files and relinks", () => {

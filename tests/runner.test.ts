@@ -4,12 +4,11 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import websocket from "silly-net-websocket";
-import { start } from "./lib/child.js";
+import { portfree, start } from "./lib/child.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const bin = join(root, "packages/silly/bin/silly.js");
@@ -17,15 +16,6 @@ const outside = mkdtempSync(join(tmpdir(), "silly-runner-"));
 
 function silly(args: string[], cwd = outside) {
   return spawnSync(process.execPath, [bin, ...args], { cwd, encoding: "utf8", timeout: 30_000 });
-}
-
-/** Resolves true once nothing listens on the port (a listen on it succeeds). */
-function portfree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.once("error", () => resolve(false));
-    s.listen(port, "127.0.0.1", () => s.close(() => resolve(true)));
-  });
 }
 
 test("--help, --version, and usage errors without a stack trace", () => {
@@ -102,26 +92,17 @@ async function closecode(sock: Awaited<ReturnType<typeof chatclient>>): Promise<
   return sock.closecode;
 }
 
-test("SIGTERM to the command stops the app: sockets closed with 1001, exit 0, port free", async () => {
-  const c = start(process.execPath, [bin, "examples/chat/main.ts", "--addr=127.0.0.1:0"], { cwd: root });
-  const [, addr] = await c.waitfor(/listening on (127\.0\.0\.1:\d+)/);
-  const sock = await chatclient(addr!);
-  c.proc.kill("SIGTERM");
-  assert.is(await closecode(sock), 1001);
-  const { code } = await c.exited();
-  assert.is(code, 0, c.output());
-  assert.ok(await portfree(Number(addr!.split(":")[1])));
-});
-
-test("SIGINT (Ctrl-C) does the same", async () => {
-  const c = start(process.execPath, [bin, "examples/chat/main.ts", "--addr=127.0.0.1:0"], { cwd: root });
-  const [, addr] = await c.waitfor(/listening on (127\.0\.0\.1:\d+)/);
-  const sock = await chatclient(addr!);
-  c.proc.kill("SIGINT");
-  assert.is(await closecode(sock), 1001);
-  assert.is((await c.exited()).code, 0, c.output());
-  assert.ok(await portfree(Number(addr!.split(":")[1])));
-});
+for (const sig of ["SIGTERM", "SIGINT"] as const) {
+  test(`${sig} to the command stops the app: sockets closed with 1001, exit 0, port free`, async () => {
+    const c = start(process.execPath, [bin, "examples/chat/main.ts", "--addr=127.0.0.1:0"], { cwd: root });
+    const [, addr] = await c.waitfor(/listening on (127\.0\.0\.1:\d+)/);
+    const sock = await chatclient(addr!);
+    c.proc.kill(sig);
+    assert.is(await closecode(sock), 1001);
+    assert.is((await c.exited()).code, 0, c.output());
+    assert.ok(await portfree(Number(addr!.split(":")[1])));
+  });
+}
 
 test("stopping `pnpm start` (SIGTERM to pnpm) stops the chat server", async () => {
   const pnpm = process.env.npm_execpath?.includes("pnpm") ? [process.execPath, process.env.npm_execpath] : ["pnpm"];

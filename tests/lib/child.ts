@@ -2,6 +2,7 @@
 // workspace sources), with helpers to wait for its output and its exit.
 import { spawn } from "node:child_process";
 import type { ChildProcess, SpawnOptions } from "node:child_process";
+import { createServer } from "node:net";
 
 export interface Child {
   proc: ChildProcess;
@@ -74,4 +75,13 @@ export function start(cmd: string, args: string[], opts: SpawnOptions = {}): Chi
 /** Run an ESM TypeScript program (as text) in a child node with this process's loader flags. */
 export function program(text: string, args: string[] = [], opts: SpawnOptions = {}): Child {
   return start(process.execPath, [...process.execArgv, "--input-type=module", "-e", text, "--", ...args], opts);
+}
+
+/** Resolves true when nothing listens on 127.0.0.1:port any more (a listen on it succeeds). */
+export function portfree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.once("error", () => resolve(false));
+    s.listen(port, "127.0.0.1", () => s.close(() => resolve(true)));
+  });
 }

@@ -1,5 +1,5 @@
 // silly.metrics.counter: a value that only goes up (requests served, bytes sent).
-import { Vec, checklabels, checkmetric, checkvalue } from "./metric.js";
+import { Vec, checkvalue, create } from "./metric.js";
 import type { Collector, Metric } from "./metric.js";
 
 /** One counter series. */
@@ -47,10 +47,7 @@ export class CounterVec<L extends readonly string[] = readonly string[]> extends
 export function counter(name: string, help: string, labelnames?: undefined): Counter;
 export function counter<const L extends readonly string[]>(name: string, help: string, labelnames: L): CounterVec<L>;
 export function counter(name: string, help: string, labelnames?: readonly string[]): Counter | CounterVec {
-  checkmetric(name, help);
-  if (labelnames === undefined) return new Counter(name, help);
-  checklabels(name, labelnames);
-  return new CounterVec(name, help, [...labelnames]);
+  return create(name, help, labelnames, () => new Counter(name, help), (l) => new CounterVec(name, help, l));
 }
 
 export default counter;

@@ -1,5 +1,5 @@
 // silly.metrics.gauge: a value that goes up and down (open connections, queue length).
-import { Vec, checklabels, checkmetric, checkvalue } from "./metric.js";
+import { Vec, checkvalue, create } from "./metric.js";
 import type { Collector, Metric } from "./metric.js";
 
 /** One gauge series. */
@@ -59,10 +59,7 @@ export class GaugeVec<L extends readonly string[] = readonly string[]> extends V
 export function gauge(name: string, help: string, labelnames?: undefined): Gauge;
 export function gauge<const L extends readonly string[]>(name: string, help: string, labelnames: L): GaugeVec<L>;
 export function gauge(name: string, help: string, labelnames?: readonly string[]): Gauge | GaugeVec {
-  checkmetric(name, help);
-  if (labelnames === undefined) return new Gauge(name, help);
-  checklabels(name, labelnames);
-  return new GaugeVec(name, help, [...labelnames]);
+  return create(name, help, labelnames, () => new Gauge(name, help), (l) => new GaugeVec(name, help, l));
 }
 
 export default gauge;

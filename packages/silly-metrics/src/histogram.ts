@@ -1,6 +1,6 @@
 // silly.metrics.histogram: how observed values (latencies, sizes) are distributed
 // over upper bounds ("buckets"), with their sum and count.
-import { Vec, checklabels, checkmetric, checkvalue } from "./metric.js";
+import { Vec, checkvalue, create } from "./metric.js";
 import type { Collector, HistogramSample, Metric } from "./metric.js";
 
 /** Upstream's defaults: latencies in seconds, 5 ms to 10 s. */
@@ -87,11 +87,8 @@ export function histogram(
   labelnames?: readonly string[],
   buckets?: readonly number[],
 ): Histogram | HistogramVec {
-  checkmetric(name, help);
   const b = checkbuckets(name, buckets);
-  if (labelnames === undefined) return new Histogram(name, help, b);
-  checklabels(name, labelnames, "le");
-  return new HistogramVec(name, help, [...labelnames], b);
+  return create(name, help, labelnames, () => new Histogram(name, help, b), (l) => new HistogramVec(name, help, l, b), "le");
 }
 
 export default histogram;

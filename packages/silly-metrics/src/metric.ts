@@ -86,6 +86,24 @@ export function labelset(names: readonly string[], values: readonly (string | nu
   return s;
 }
 
+/**
+ * The metric for `name`: `single()` without label names, `vector(labelnames)`
+ * with them, after the checks (`reserved`: a label name the kind keeps for itself).
+ */
+export function create<S, V>(
+  name: string,
+  help: string,
+  labelnames: readonly string[] | undefined,
+  single: () => S,
+  vector: (labelnames: readonly string[]) => V,
+  reserved?: string,
+): S | V {
+  checkmetric(name, help);
+  if (labelnames === undefined) return single();
+  checklabels(name, labelnames, reserved);
+  return vector([...labelnames]);
+}
+
 /** The series of a vector, one per label set, made on first use. */
 export abstract class Vec<L extends readonly string[], C> implements Collector {
   abstract readonly kind: Kind;

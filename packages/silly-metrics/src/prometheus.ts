@@ -3,11 +3,9 @@
 // handler that serves it.
 import type { ServerStream } from "silly-net-http";
 import { counter as newcounter } from "./counter.js";
-import type { Counter, CounterVec } from "./counter.js";
 import { gauge as newgauge } from "./gauge.js";
-import type { Gauge, GaugeVec } from "./gauge.js";
 import { histogram as newhistogram } from "./histogram.js";
-import type { Histogram, HistogramVec } from "./histogram.js";
+import type { Collector } from "./metric.js";
 import { Registry } from "./registry.js";
 import { CONTENT_TYPE, encode } from "./text.js";
 import { ProcessCollector } from "./collector/process.js";
@@ -19,42 +17,21 @@ const global = new Registry();
 global.register(new SillyCollector());
 global.register(new ProcessCollector());
 
+/** `make`, with every metric it makes registered in the global registry. */
+function registering<F extends (...args: never[]) => Collector>(make: F): F {
+  return ((...args: Parameters<F>) => {
+    const m = make(...args);
+    global.register(m);
+    return m;
+  }) as unknown as F;
+}
+
 /** A counter (a counter vector with label names), registered in the global registry. */
-export function counter(name: string, help: string, labelnames?: undefined): Counter;
-export function counter<const L extends readonly string[]>(name: string, help: string, labelnames: L): CounterVec<L>;
-export function counter(name: string, help: string, labelnames?: readonly string[]): Counter | CounterVec {
-  const c = labelnames === undefined ? newcounter(name, help) : newcounter(name, help, labelnames);
-  global.register(c);
-  return c;
-}
-
+export const counter = registering(newcounter);
 /** A gauge (a gauge vector with label names), registered in the global registry. */
-export function gauge(name: string, help: string, labelnames?: undefined): Gauge;
-export function gauge<const L extends readonly string[]>(name: string, help: string, labelnames: L): GaugeVec<L>;
-export function gauge(name: string, help: string, labelnames?: readonly string[]): Gauge | GaugeVec {
-  const g = labelnames === undefined ? newgauge(name, help) : newgauge(name, help, labelnames);
-  global.register(g);
-  return g;
-}
-
+export const gauge = registering(newgauge);
 /** A histogram (a histogram vector with label names), registered in the global registry. */
-export function histogram(name: string, help: string, labelnames?: undefined, buckets?: readonly number[]): Histogram;
-export function histogram<const L extends readonly string[]>(
-  name: string,
-  help: string,
-  labelnames: L,
-  buckets?: readonly number[],
-): HistogramVec<L>;
-export function histogram(
-  name: string,
-  help: string,
-  labelnames?: readonly string[],
-  buckets?: readonly number[],
-): Histogram | HistogramVec {
-  const h = labelnames === undefined ? newhistogram(name, help, undefined, buckets) : newhistogram(name, help, labelnames, buckets);
-  global.register(h);
-  return h;
-}
+export const histogram = registering(newhistogram);
 
 /** The global registry, for custom collectors and unregistering. */
 export function registry(): Registry {
