@@ -7,6 +7,7 @@ import { spawn } from "node:child_process";
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { deferred } from "./lib/deferred.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const outdir = join(root, ".tmp", "docblocks");
@@ -57,19 +58,35 @@ const pages = [
   "README.md",
 ];
 mkdirSync(outdir, { recursive: true });
-let count = 0;
+const files: { name: string; file: string }[] = [];
 for (const page of pages) {
-  const blocks = extract(page, readFileSync(join(root, page), "utf8"));
-  for (const b of blocks) {
+  for (const b of extract(page, readFileSync(join(root, page), "utf8"))) {
     const file = join(outdir, `${page.replace(/[/.]/g, "_")}_${b.line}.ts`);
     writeFileSync(file, b.code);
-    count++;
-    test(`${page}:${b.line} runs`, async () => {
-      const r = await run(file);
-      assert.is(r.code, 0, `${page}:${b.line} exited ${r.code}:\n${r.out}`);
-    });
+    files.push({ name: `${page}:${b.line}`, file });
   }
 }
+const count = files.length;
+
+// Most of a block's time is starting node and tsx, so two run at once; the
+// tests then report in page order.
+const JOBS = 2;
+const results = files.map(() => deferred<{ code: number | null; out: string }>());
+let next = 0;
+async function worker(): Promise<void> {
+  while (next < files.length) {
+    const i = next++;
+    results[i]!.resolve(await run(files[i]!.file));
+  }
+}
+for (let j = 0; j < JOBS; j++) void worker();
+
+files.forEach(({ name }, i) => {
+  test(`${name} runs`, async () => {
+    const r = await results[i]!.promise;
+    assert.is(r.code, 0, `${name} exited ${r.code}:\n${r.out}`);
+  });
+});
 
 test("the docs have runnable blocks", () => {
   assert.ok(count > 0, "no ```ts run blocks found");
