@@ -23,6 +23,7 @@ export type Data = string | Uint8Array;
 export type ReadResult = [Buffer, undefined] | [undefined, string, Buffer?];
 export type WriteResult = [true, undefined] | [false, string];
 export type CloseResult = [true, undefined] | [false, string];
+export type ConnectResult = [Conn, undefined] | [undefined, string];
 
 interface PendingRead {
   want: number; // bytes for read(n); -1 for a delimiter read

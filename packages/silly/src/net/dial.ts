@@ -3,9 +3,8 @@
 import type { Socket } from "node:net";
 import { TIMEDOUT, fromnode } from "../errno.js";
 import { Conn } from "./conn.js";
+import type { ConnectResult } from "./conn.js";
 import { parseaddr } from "./addr.js";
-
-export type ConnectResult = [Conn, undefined] | [undefined, string];
 
 export function checktimeout(timeout: number | undefined, who: string): void {
   if (timeout !== undefined && (typeof timeout !== "number" || !(timeout >= 0))) {

@@ -1,16 +1,16 @@
 // silly.net.tcp: listen for and open TCP connections.
 import { createServer, connect as netconnect } from "node:net";
 import { Conn } from "./conn.js";
+import type { ConnectResult } from "./conn.js";
 import { parseaddr } from "./addr.js";
 import { acceptor } from "./accept.js";
 import { checktimeout, localof, whenconnected } from "./dial.js";
-import type { ConnectResult } from "./dial.js";
 import { bind, Listener } from "./listener.js";
 import type { ListenResult } from "./listener.js";
 
 export { Conn, Listener };
-export type { ReadResult, WriteResult, CloseResult, Data } from "./conn.js";
-export type { ListenResult, ConnectResult };
+export type { ReadResult, WriteResult, CloseResult, ConnectResult, Data } from "./conn.js";
+export type { ListenResult };
 
 export interface ListenConf {
   /** "127.0.0.1:8080", ":8080" (all interfaces), "[::1]:8080"; port 0 picks a free port. */

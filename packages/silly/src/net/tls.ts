@@ -15,12 +15,11 @@ import { Conn } from "./conn.js";
 import { parseaddr } from "./addr.js";
 import { acceptor } from "./accept.js";
 import { checktimeout, localof, whenconnected } from "./dial.js";
-import type { ConnectResult } from "./dial.js";
+import type { ConnectResult } from "./conn.js";
 import { bind, Listener } from "./listener.js";
 
 export { Conn, Listener };
-export type { ReadResult, WriteResult, CloseResult, Data } from "./conn.js";
-export type { ConnectResult };
+export type { ReadResult, WriteResult, CloseResult, ConnectResult, Data } from "./conn.js";
 
 /** PEM text (a string or its bytes). */
 export type Pem = string | Uint8Array;
