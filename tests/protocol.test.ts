@@ -173,7 +173,7 @@ test("a consumer that throws costs its conn only: the conn is dropped, the peer 
 });
 
 /** Writes `text` (ASCII) at buf[at..]; declines text starting with "!". */
-function ascii(buf: Buffer, at: number, text: string, _unused: undefined): boolean {
+function ascii(buf: Buffer, at: number, text: string): boolean {
   if (text.startsWith("!")) return false;
   buf.write(text, at, "latin1");
   return true;
@@ -181,12 +181,12 @@ function ascii(buf: Buffer, at: number, text: string, _unused: undefined): boole
 
 test("writeinto queues encoded bytes in order with write(); declined or too large: undefined, nothing sent", async () => {
   const { c, s, done } = await pair();
-  assert.equal(await protocol.writeinto(s, 2, ascii, "a1", undefined), [true, undefined]);
+  assert.equal(await protocol.writeinto(s, 2, ascii, "a1"), [true, undefined]);
   void s.write("w2");
-  assert.equal(await protocol.writeinto(s, 2, ascii, "a3", undefined), [true, undefined]);
-  assert.is(protocol.writeinto(s, 2, ascii, "!x", undefined), undefined, "declined");
-  assert.is(protocol.writeinto(s, protocol.WRITEINTO_MAX + 1, ascii, "big", undefined), undefined, "over the bound");
-  assert.equal(await protocol.writeinto(s, 2, ascii, "a4", undefined), [true, undefined]);
+  assert.equal(await protocol.writeinto(s, 2, ascii, "a3"), [true, undefined]);
+  assert.is(protocol.writeinto(s, 2, ascii, "!x"), undefined, "declined");
+  assert.is(protocol.writeinto(s, protocol.WRITEINTO_MAX + 1, ascii, "big"), undefined, "over the bound");
+  assert.equal(await protocol.writeinto(s, 2, ascii, "a4"), [true, undefined]);
   void s.write("\n");
   assert.is(str((await within(c.read("\n"), "the line"))[0]), "a1w2a3a4\n");
   done();
@@ -203,15 +203,15 @@ test("writeinto: a throwing encoder leaves nothing queued; an encoder may not wr
   );
   assert.is(s.unsentbytes(), 0, "the reservation was not kept");
   assert.throws(
-    () => protocol.writeinto(s, 3, (buf, at) => (protocol.writeinto(c, 1, ascii, "z", undefined), buf.write("bad", at), true), 0, 0),
+    () => protocol.writeinto(s, 3, (buf, at) => (protocol.writeinto(c, 1, ascii, "z"), buf.write("bad", at), true), 0, 0),
     /the encoder wrote to a conn/,
   );
-  assert.throws(() => protocol.writeinto(s, 0, ascii, "", undefined), RangeError);
-  assert.throws(() => protocol.writeinto(s, 1.5, ascii, "x", undefined), RangeError);
+  assert.throws(() => protocol.writeinto(s, 0, ascii, ""), RangeError);
+  assert.throws(() => protocol.writeinto(s, 1.5, ascii, "x"), RangeError);
   void s.write("ok\n");
   assert.is(str((await within(c.read("\n"), "the line"))[0]), "ok\n", "nothing of the failed calls went out");
   s.close();
-  assert.equal(await protocol.writeinto(s, 1, ascii, "x", undefined), [false, errno.CLOSED]);
+  assert.equal(await protocol.writeinto(s, 1, ascii, "x"), [false, errno.CLOSED]);
   done();
 });
 

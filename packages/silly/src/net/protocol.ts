@@ -37,11 +37,13 @@ export interface Watcher {
 }
 
 /**
- * Fills `buf[at..at+n)`, the bytes writeinto reserved, with `a` and `b`.
- * Returns false to decline (nothing is sent then). It must not touch any
+ * Writes the `n` bytes of a writeinto call at `buf[at..at+n)`, made from `a`
+ * and `b` (a plain function and two values: no closure per message), and
+ * returns true; or returns false to decline, and nothing is sent. It must
+ * write no byte outside its range, keep no reference to `buf`, and touch no
  * conn while it runs.
  */
-export type Encoder<A, B> = (buf: Buffer, at: number, a: A, b: B) => boolean;
+export type Encoder<A, B = undefined> = (buf: Buffer, at: number, a: A, b: B) => boolean;
 
 /** The most bytes one writeinto call reserves. */
 export const WRITEINTO_MAX: number = STAGE_MAX;
@@ -77,8 +79,8 @@ export function flowing(conn: Conn, on: boolean): void {
  * conn.write() then. `encode` runs synchronously, before writeinto returns;
  * when it throws, the reservation is given back and the error rethrown.
  */
-export function writeinto<A, B>(conn: Conn, n: number, encode: Encoder<A, B>, a: A, b: B): Promise<WriteResult> | undefined {
-  return conn.writeinto(n, encode, a, b);
+export function writeinto<A, B = undefined>(conn: Conn, n: number, encode: Encoder<A, B>, a: A, b?: B): Promise<WriteResult> | undefined {
+  return conn.writeinto(n, encode, a, b as B);
 }
 
 /**
