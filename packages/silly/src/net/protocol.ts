@@ -53,9 +53,10 @@ export const WRITEINTO_MAX: number = STAGE_MAX;
  * once (one data() call), then every chunk as it arrives, then end(err).
  * From now on conn.read() returns an error value and the receive limit no
  * longer applies: the consumer paces delivery with flowing(). If the conn has
- * already ended, end(err) is called before takeover returns.
- * Throws (a programmer error) while a read is pending or when the conn was
- * already taken over.
+ * already ended, end(err) is called before takeover returns. A watcher the
+ * conn had is dropped. When data() or borrow() throws, the error is logged
+ * and that conn is aborted. Throws (a programmer error) while a read is
+ * pending or when the conn was already taken over.
  */
 export function takeover(conn: Conn, consumer: Consumer): void {
   conn.takeover(consumer);
@@ -77,7 +78,7 @@ export function flowing(conn: Conn, on: boolean): void {
  * Returns what write() would, or undefined when nothing was queued because
  * `n` is over WRITEINTO_MAX or `encode` declined: send the bytes with
  * conn.write() then. `encode` runs synchronously, before writeinto returns;
- * when it throws, the reservation is given back and the error rethrown.
+ * when it throws, nothing is queued and the error is rethrown.
  */
 export function writeinto<A, B = undefined>(conn: Conn, n: number, encode: Encoder<A, B>, a: A, b?: B): Promise<WriteResult> | undefined {
   return conn.writeinto(n, encode, a, b as B);
