@@ -22,3 +22,5 @@ export { isvalidutf8, isascii, utf8scan, Utf8Validator, decodeascii, decodeutf8 
 export { validclosecode, encodeclose, decodeclose, NO_STATUS, ABNORMAL, MAX_REASON } from "./closecode.js";
 export type { CloseDecoded } from "./closecode.js";
 export { acceptkey, genkey, validkey, hastoken } from "./handshake.js";
+export { Protocol } from "./protocol.js";
+export type { ProtocolHost, ProtocolOptions, ProtocolState } from "./protocol.js";

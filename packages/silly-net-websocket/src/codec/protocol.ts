@@ -1,0 +1,205 @@
+// The WebSocket connection as a sans-I/O state machine (RFC 6455 sections 5
+// and 7): bytes in, events out; messages in, bytes out. No sockets, no timers,
+// no promises. The host (the Socket, or a test) feeds it the peer's bytes and
+// EOF, calls tick(now) once the deadline it asked for has passed, and carries
+// out what it is told through the ProtocolHost interface.
+//
+// States:
+//   open     messages flow both ways
+//   closing  our close frame is sent; the peer's is awaited (data frames that
+//            still arrive are dropped)
+//   closed   the transport is closed or being closed; nothing more happens
+//
+// The protocol's input methods (data, borrow, end) have the shape of a
+// silly/net/protocol Consumer, so a conn can feed it directly.
+import { FrameParser, encodemessage, stagedsize } from "./frame.js";
+import type { MessageType, ParserSink } from "./frame.js";
+import { decodeclose, encodeclose } from "./closecode.js";
+
+export type ProtocolState = "open" | "closing" | "closed";
+
+export interface ProtocolOptions {
+  role: "server" | "client";
+  /** Largest message accepted, in bytes. */
+  maxpayload: number;
+  /** Most frames one message may arrive in. */
+  maxfragments: number;
+  /** How long the closing handshake may take, in ms. */
+  closetimeout: number;
+  /** Answer pings with pongs instead of handing them to the application. */
+  autopong: boolean;
+}
+
+/** What the protocol asks of its host. The calls never re-enter the protocol. */
+export interface ProtocolHost {
+  /**
+   * A message for the application, in order: text, binary, ping, pong, or the
+   * peer's close frame (its reason, as "close").
+   */
+  onmessage(type: MessageType, data: string | Buffer): void;
+  /** No more messages will come: `err` says why. */
+  onend(err: string): void;
+  /** Bytes the protocol made itself (pongs, close frames): send them. */
+  transmit(frames: Buffer[]): void;
+  /** Close the transport: gracefully (queued bytes first) or, with `abort`, at once. */
+  closetransport(abort: boolean): void;
+  /** Call tick(now) once now >= at (ms on the host's clock); -1 cancels. */
+  settimer(at: number): void;
+  /** The host's clock, in ms; read only when a deadline is set. */
+  now(): number;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** The longest reason a failure puts in its close frame: 123 bytes, cut at a character. */
+function closereason(why: string): string {
+  if (Buffer.byteLength(why) <= 123) return why;
+  let s = why.slice(0, 123);
+  while (Buffer.byteLength(s) > 123) s = s.slice(0, -1);
+  return s;
+}
+
+export class Protocol implements ParserSink {
+  state: ProtocolState = "open";
+  /** The peer's close code (1005 when its close frame had none), once its close frame arrived. */
+  closecode: number | undefined = undefined;
+  /** The peer's close reason, once its close frame arrived. */
+  closereason: string | undefined = undefined;
+
+  private readonly parser: FrameParser;
+  private readonly mask: boolean;
+  private deadline = -1;
+
+  constructor(
+    private readonly opts: Readonly<ProtocolOptions>,
+    private readonly host: ProtocolHost,
+  ) {
+    this.mask = opts.role === "client";
+    this.parser = new FrameParser({ role: opts.role, maxPayload: opts.maxpayload, maxFragments: opts.maxfragments }, this);
+  }
+
+  // ---- bytes in (the shape of a Consumer) ----
+
+  /** Bytes from the peer; the chunk becomes the protocol's (messages may be views into it). */
+  data(chunk: Buffer): void {
+    this.parser.push(chunk);
+  }
+
+  /** Bytes from the peer in `buf[0..n)`, on loan for the duration of the call. */
+  borrow(buf: Buffer, n: number): void {
+    this.parser.push(buf, true, n);
+  }
+
+  /** The transport ended: `err` is the transport's reason (EOF, a reset, closed). */
+  end(err: string): void {
+    if (this.state === "closed") return;
+    this.host.onend(this.state === "open" ? `websocket: connection ended without a close frame (${err})` : "websocket: socket closed");
+    this.close(false);
+  }
+
+  // ---- the parser's events ----
+
+  /** @internal The parser's sink. */
+  message(type: MessageType, data: string | Buffer): void {
+    if (type === "close") {
+      this.onclose(data as Buffer);
+      return;
+    }
+    if (this.state !== "open") return; // we are closing: data after our close frame is dropped
+    if (type === "ping" && this.opts.autopong) {
+      this.host.transmit(encodemessage("pong", data, this.mask));
+      return;
+    }
+    this.host.onmessage(type, data);
+  }
+
+  /** @internal The parser's sink: the peer broke the protocol. */
+  error(code: number, reason: string): void {
+    if (this.state === "closed") return;
+    if (this.state === "open") this.host.transmit(encodemessage("close", encodeclose(code, closereason(reason)), this.mask));
+    this.host.onend(`websocket: ${code} ${reason}`);
+    this.close(false);
+  }
+
+  private onclose(payload: Buffer): void {
+    if (this.state === "closed") return;
+    const c = decodeclose(payload); // the parser checked it
+    if (!c.ok) return;
+    this.parser.stop(); // nothing after a close frame counts
+    this.closecode = c.code;
+    this.closereason = c.reason;
+    // Echo the close so the handshake completes even before the app reacts.
+    if (this.state === "open") this.host.transmit(encodemessage("close", c.code === 1005 ? EMPTY : encodeclose(c.code, ""), this.mask));
+    this.host.onmessage("close", c.reason);
+    this.host.onend(`websocket: closed by peer (${c.code}${c.reason ? ` ${c.reason}` : ""})`);
+    this.close(false);
+  }
+
+  // ---- messages in, bytes out ----
+
+  /**
+   * The bytes of an unmasked frame `encodeinto` can write for this message in
+   * place, or -1 when it must go through send(): the server's small messages.
+   */
+  inplace(type: MessageType, data: string | Uint8Array): number {
+    if (this.mask || this.state !== "open" || type === "close") return -1;
+    const n = stagedsize(data);
+    return n > 0 && (n <= 127 || type === "text" || type === "binary") ? n : -1;
+  }
+
+  /**
+   * The frames of one message, or an error string when it cannot be sent
+   * (the socket is closing, or a control payload is over 125 bytes). A close
+   * frame (`payload` built by encodeclose) starts the closing handshake.
+   */
+  send(type: MessageType, data: string | Uint8Array): Buffer[] | string {
+    if (this.state !== "open") return "websocket: socket is closed";
+    let frames: Buffer[];
+    try {
+      frames = encodemessage(type, data, this.mask);
+    } catch (e) {
+      return `websocket: ${(e as Error).message}`;
+    }
+    // A close frame written by hand starts the handshake but, unlike
+    // closewith, leaves reads open for the peer's answer.
+    if (type === "close") this.closing();
+    return frames;
+  }
+
+  /** Start the closing handshake with `code` and `reason` (checked by the caller). */
+  closewith(code: number, reason: string): void {
+    if (this.state !== "open") return;
+    this.host.transmit(encodemessage("close", encodeclose(code, reason), this.mask));
+    this.closing();
+    this.host.onend("websocket: socket closed");
+  }
+
+  private closing(): void {
+    this.state = "closing";
+    this.settimer(this.host.now() + this.opts.closetimeout);
+  }
+
+  // ---- time ----
+
+  /** The host's clock reached the deadline it was given. */
+  tick(now: number): void {
+    if (this.deadline < 0 || now < this.deadline) return;
+    this.deadline = -1;
+    // The closing handshake took too long: drop the transport, queued bytes and all.
+    if (this.state === "closing") this.close(true);
+  }
+
+  private settimer(at: number): void {
+    this.deadline = at;
+    this.host.settimer(at);
+  }
+
+  /** The end: the transport is closed, gracefully or not. */
+  private close(abort: boolean): void {
+    if (this.state === "closed") return;
+    this.state = "closed";
+    this.parser.stop();
+    if (this.deadline >= 0) this.settimer(-1);
+    this.host.closetransport(abort);
+  }
+}

@@ -1,0 +1,283 @@
+// The sans-I/O WebSocket protocol object, without sockets: a recording host
+// and a clock the test moves by hand. The table lists, for both roles, every
+// state and every input: the events the protocol emits and the state it ends in.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { Protocol } from "../packages/silly-net-websocket/src/codec/index.js";
+import type { MessageType, ProtocolHost, ProtocolOptions, ProtocolState } from "../packages/silly-net-websocket/src/codec/index.js";
+
+type Role = "server" | "client";
+
+const KEY = [0x11, 0x22, 0x33, 0x44];
+
+/** A frame as the peer of `role` sends it: masked when it goes to a server. */
+function frame(role: Role, op: number, payload: Buffer | string = Buffer.alloc(0), b0extra = 0): Buffer {
+  const p = Buffer.from(payload);
+  const mask = role === "server";
+  const head = [0x80 | b0extra | op];
+  if (p.length < 126) head.push((mask ? 0x80 : 0) | p.length);
+  else head.push((mask ? 0x80 : 0) | 126, p.length >> 8, p.length & 255);
+  const body = Buffer.from(p);
+  if (mask) for (let i = 0; i < body.length; i++) body[i]! ^= KEY[i & 3]!;
+  return Buffer.concat([Buffer.from(head), Buffer.from(mask ? KEY : []), body]);
+}
+
+const closeframe = (role: Role, code?: number, reason = ""): Buffer =>
+  frame(role, 8, code === undefined ? Buffer.alloc(0) : Buffer.concat([Buffer.from([code >> 8, code & 255]), Buffer.from(reason)]));
+
+/** Our frames, described: "text hi", "pong p", "close 1002", "close (empty)". Checks the mask bit by role. */
+function describe(role: Role, frames: Buffer[]): string {
+  const b = Buffer.concat(frames);
+  const out: string[] = [];
+  let at = 0;
+  while (at < b.length) {
+    const op = b[at]! & 15;
+    const masked = (b[at + 1]! & 0x80) !== 0;
+    assert.is(masked, role === "client", "clients mask, servers do not");
+    let len = b[at + 1]! & 0x7f;
+    let p = at + 2;
+    if (len === 126) {
+      len = b.readUInt16BE(p);
+      p += 2;
+    }
+    const key = masked ? b.subarray(p, p + 4) : undefined;
+    if (masked) p += 4;
+    const payload = Buffer.from(b.subarray(p, p + len));
+    if (key !== undefined) for (let i = 0; i < len; i++) payload[i]! ^= key[i & 3]!;
+    const name = ["cont", "text", "binary", "", "", "", "", "", "close", "ping", "pong"][op];
+    if (op === 8) out.push(len === 0 ? "close (empty)" : `close ${payload.readUInt16BE(0)}`);
+    else out.push(`${name} ${payload.toString()}`);
+    at = p + len;
+  }
+  return out.join(", ");
+}
+
+class Host implements ProtocolHost {
+  ev: string[] = [];
+  t = 1000;
+  timer = -1;
+  constructor(private readonly role: Role) {}
+  onmessage(type: MessageType, data: string | Buffer): void {
+    this.ev.push(`message ${type} ${data.toString()}`);
+  }
+  onend(err: string): void {
+    this.ev.push(`end ${err}`);
+  }
+  transmit(frames: Buffer[]): void {
+    this.ev.push(`transmit ${describe(this.role, frames)}`);
+  }
+  closetransport(abort: boolean): void {
+    this.ev.push(abort ? "abort" : "close");
+  }
+  settimer(at: number): void {
+    this.timer = at;
+    this.ev.push(at < 0 ? "timer off" : `timer +${at - this.t}`);
+  }
+  now(): number {
+    return this.t;
+  }
+}
+
+function make(role: Role, opts: Partial<ProtocolOptions> = {}): [Protocol, Host] {
+  const host = new Host(role);
+  const p = new Protocol({ role, maxpayload: 1 << 20, maxfragments: 16, closetimeout: 5000, autopong: false, ...opts }, host);
+  return [p, host];
+}
+
+// ---------------------------------------------------------------- the table
+
+type Setup = (p: Protocol, h: Host, role: Role) => void;
+type Input = (p: Protocol, h: Host, role: Role) => unknown;
+
+const SETUPS: Record<ProtocolState, Setup> = {
+  open: () => {},
+  closing: (p) => p.closewith(1000, "bye"),
+  closed: (p) => p.end("End of file"),
+};
+
+const INPUTS: Record<string, Input> = {
+  "text frame": (p, _h, r) => p.data(frame(r, 1, "hi")),
+  "ping frame": (p, _h, r) => p.data(frame(r, 9, "p")),
+  "pong frame": (p, _h, r) => p.data(frame(r, 10, "p")),
+  "close frame 4000": (p, _h, r) => p.data(closeframe(r, 4000, "x")),
+  "empty close frame": (p, _h, r) => p.data(closeframe(r)),
+  "bad frame (RSV1)": (p, _h, r) => p.data(frame(r, 1, "hi", 0x40)),
+  "EOF": (p) => p.end("End of file"),
+  "send text": (p) => p.send("text", "out"),
+  "send close frame": (p) => p.send("close", Buffer.from([0x03, 0xe8])),
+  "closewith 4000": (p) => p.closewith(4000, "done"),
+  "tick before the deadline": (p, h) => p.tick(h.t + 4999),
+  "tick at the deadline": (p, h) => p.tick(h.t + 5000),
+};
+
+interface Row {
+  from: ProtocolState;
+  input: keyof typeof INPUTS;
+  events: string[];
+  to: ProtocolState;
+  /** What the input returned, when it matters (send). */
+  returns?: string;
+}
+
+const CLOSED = "websocket: socket is closed";
+
+const TABLE: Row[] = [
+  // open
+  { from: "open", input: "text frame", events: ["message text hi"], to: "open" },
+  { from: "open", input: "ping frame", events: ["message ping p"], to: "open" },
+  { from: "open", input: "pong frame", events: ["message pong p"], to: "open" },
+  {
+    from: "open",
+    input: "close frame 4000",
+    events: ["transmit close 4000", "message close x", "end websocket: closed by peer (4000 x)", "close"],
+    to: "closed",
+  },
+  {
+    from: "open",
+    input: "empty close frame",
+    events: ["transmit close (empty)", "message close ", "end websocket: closed by peer (1005)", "close"],
+    to: "closed",
+  },
+  {
+    from: "open",
+    input: "bad frame (RSV1)",
+    events: ["transmit close 1002", "end websocket: 1002 RSV1/RSV2/RSV3 set but no extension was negotiated", "close"],
+    to: "closed",
+  },
+  { from: "open", input: "EOF", events: ["end websocket: connection ended without a close frame (End of file)", "close"], to: "closed" },
+  { from: "open", input: "send text", events: [], to: "open", returns: "text out" },
+  { from: "open", input: "send close frame", events: ["timer +5000"], to: "closing", returns: "close 1000" },
+  { from: "open", input: "closewith 4000", events: ["transmit close 4000", "timer +5000", "end websocket: socket closed"], to: "closing" },
+  { from: "open", input: "tick before the deadline", events: [], to: "open" },
+  { from: "open", input: "tick at the deadline", events: [], to: "open" },
+  // closing: our close frame is out, the peer's is awaited
+  { from: "closing", input: "text frame", events: [], to: "closing" },
+  { from: "closing", input: "ping frame", events: [], to: "closing" },
+  { from: "closing", input: "pong frame", events: [], to: "closing" },
+  {
+    from: "closing",
+    input: "close frame 4000",
+    events: ["message close x", "end websocket: closed by peer (4000 x)", "timer off", "close"],
+    to: "closed",
+  },
+  {
+    from: "closing",
+    input: "empty close frame",
+    events: ["message close ", "end websocket: closed by peer (1005)", "timer off", "close"],
+    to: "closed",
+  },
+  {
+    from: "closing",
+    input: "bad frame (RSV1)",
+    events: ["end websocket: 1002 RSV1/RSV2/RSV3 set but no extension was negotiated", "timer off", "close"],
+    to: "closed",
+  },
+  { from: "closing", input: "EOF", events: ["end websocket: socket closed", "timer off", "close"], to: "closed" },
+  { from: "closing", input: "send text", events: [], to: "closing", returns: CLOSED },
+  { from: "closing", input: "send close frame", events: [], to: "closing", returns: CLOSED },
+  { from: "closing", input: "closewith 4000", events: [], to: "closing" },
+  { from: "closing", input: "tick before the deadline", events: [], to: "closing" },
+  { from: "closing", input: "tick at the deadline", events: ["abort"], to: "closed" },
+  // closed: nothing happens
+  ...Object.keys(INPUTS).map((input): Row => ({
+    from: "closed",
+    input,
+    events: [],
+    to: "closed",
+    returns: input.startsWith("send") ? CLOSED : undefined,
+  })),
+];
+
+test("the table names every state with every input", () => {
+  for (const from of Object.keys(SETUPS) as ProtocolState[]) {
+    for (const input of Object.keys(INPUTS)) {
+      assert.is(TABLE.filter((r) => r.from === from && r.input === input).length, 1, `${from} x ${input}`);
+    }
+  }
+});
+
+for (const role of ["server", "client"] as const) {
+  test(`transition table, ${role}`, () => {
+    for (const row of TABLE) {
+      const [p, h] = make(role);
+      SETUPS[row.from](p, h, role);
+      assert.is(p.state, row.from, `setup of ${row.from}`);
+      h.ev = [];
+      const r = INPUTS[row.input]!(p, h, role);
+      const what = `${role}: ${row.from} x ${row.input}`;
+      assert.equal(h.ev, row.events, what);
+      assert.is(p.state, row.to, what);
+      if (row.returns !== undefined) {
+        assert.is(typeof r === "string" ? r : describe(role, r as Buffer[]), row.returns, `${what}: returns`);
+      }
+    }
+  });
+}
+
+// ---------------------------------------------------------------- beyond the table
+
+test("autopong: a ping is answered by the protocol and not handed on", () => {
+  for (const role of ["server", "client"] as const) {
+    const [p, h] = make(role, { autopong: true });
+    p.data(frame(role, 9, "are you there"));
+    assert.equal(h.ev, ["transmit pong are you there"], role);
+  }
+});
+
+test("the peer's close code and reason are kept", () => {
+  const [p] = make("server");
+  assert.is(p.closecode, undefined);
+  p.data(closeframe("server", 4001, "bye"));
+  assert.is(p.closecode, 4001);
+  assert.is(p.closereason, "bye");
+  const [q] = make("client");
+  q.data(closeframe("client"));
+  assert.is(q.closecode, 1005);
+  assert.is(q.closereason, "");
+});
+
+test("messages before a close frame in the same chunk are delivered; bytes after it are not", () => {
+  const [p, h] = make("server");
+  p.data(Buffer.concat([frame("server", 1, "a"), frame("server", 2, "b"), closeframe("server", 1000), frame("server", 1, "late")]));
+  assert.equal(h.ev, ["message text a", "message binary b", "transmit close 1000", "message close ", "end websocket: closed by peer (1000)", "close"]);
+});
+
+test("bytes on loan are parsed like owned ones", () => {
+  const [p, h] = make("client");
+  const f = frame("client", 2, "loaned");
+  const buf = Buffer.alloc(64);
+  f.copy(buf);
+  p.borrow(buf, f.length);
+  buf.fill(0); // the lender reuses its buffer
+  assert.equal(h.ev, ["message binary loaned"]);
+});
+
+test("inplace: the server's small messages while open; never the client's", () => {
+  const [s] = make("server");
+  assert.is(s.inplace("text", "hi"), 4);
+  assert.is(s.inplace("binary", Buffer.alloc(3000)), 3004);
+  assert.is(s.inplace("ping", Buffer.alloc(125)), 127);
+  assert.is(s.inplace("text", "x".repeat(41)), -1, "long strings take send()");
+  assert.is(s.inplace("close", Buffer.alloc(2)), -1, "close frames change the state: send()");
+  s.closewith(1000, "");
+  assert.is(s.inplace("text", "hi"), -1, "not once closing");
+  const [c] = make("client");
+  assert.is(c.inplace("text", "hi"), -1);
+});
+
+test("send: a control payload over 125 bytes is an error string; nothing changes", () => {
+  const [p, h] = make("server");
+  assert.is(p.send("ping", Buffer.alloc(126)), "websocket: ping payload is 126 bytes, the limit is 125");
+  assert.equal(h.ev, []);
+  assert.is(p.state, "open");
+});
+
+test("a failure's close reason is cut to 123 bytes at a character boundary", () => {
+  // A reason the parser never produces, through the parser's sink: the cut must keep the frame valid.
+  const [p, h] = make("server");
+  p.error(1002, "é".repeat(100));
+  assert.match(h.ev[0]!, /^transmit close 1002$/);
+  assert.is(p.state, "closed");
+});
+
+test.run();
