@@ -458,6 +458,49 @@ test("an invalid frame pipelined behind the handshake: the 101 answer still come
   await healthy(srv, "after the pipelined violation");
 });
 
+test("in order: a valid message and a bad frame in one write: the message is read and answered, then the failure", async () => {
+  const srv = await wsserver();
+  // the server's read is pending when the bytes arrive
+  const [raw, s] = await rawclient(srv);
+  const first = s.read();
+  raw.send(frame(1, "hello"), frame(1, "bad", { rsv: 4 }), frame(1, "after"));
+  assert.equal(await first, ["hello", "text"]);
+  await s.write("echo: hello", "text");
+  const [d, err] = await s.read();
+  assert.is(d, undefined);
+  assert.match(String(err), /1002/);
+  const f = await raw.frame();
+  assert.is(f.op, 1, "the answer to the valid message comes before the close frame");
+  assert.is(f.payload.toString(), "echo: hello");
+  assert.is(await raw.closecode(), 1002);
+  await raw.closed;
+  // no read pending: both valid messages are queued, and the failure after them
+  const [raw2, s2] = await rawclient(srv);
+  raw2.send(frame(1, "one"), frame(2, "two"), frame(0, "bad"));
+  assert.equal(await s2.read(), ["one", "text"]);
+  await s2.write("echo: one", "text");
+  const [b, t] = await s2.read();
+  assert.is(t, "binary");
+  assert.is(String(b), "two");
+  await s2.write("echo: two", "text");
+  assert.match(String((await s2.read())[1]), /1002 continuation frame without a message in progress/);
+  assert.is((await raw2.frame()).payload.toString(), "echo: one");
+  assert.is((await raw2.frame()).payload.toString(), "echo: two");
+  assert.is(await raw2.closecode(), 1002);
+  await raw2.closed;
+});
+
+test("in order: an application that never reads on still fails the connection after closeTimeout", async () => {
+  const srv = await wsserver({ closeTimeout: 100 });
+  const [raw, s] = await rawclient(srv);
+  raw.send(frame(1, "hello"), frame(1, "x", { mask: false }));
+  // the server never reads; the failure goes ahead on its own
+  assert.is(await raw.closecode(), 1002);
+  await raw.closed;
+  assert.equal(await s.read(), ["hello", "text"], "the message stays readable");
+  assert.match(String((await s.read())[1]), /1002/);
+});
+
 test("data after the peer's close frame is ignored", async () => {
   const srv = await wsserver();
   const [raw, s] = await rawclient(srv);
@@ -577,6 +620,19 @@ test("client: other violations from a server: RSV, opcode, bad UTF-8, bad close 
   await clientviolation("bad UTF-8", 1007, frame(1, [0xc3, 0x28], { mask: false }));
   await clientviolation("close code 1005", 1002, frame(8, closepayload(1005), { mask: false }));
   await clientviolation("over 16 MiB", 1009, frame(2, Buffer.alloc(0), { mask: false, len: 2n ** 32n }));
+});
+
+test("client, in order: a valid message and a bad frame from the server: the message is read and answered, then the failure", async () => {
+  const rs = await rawserver();
+  const [c, raw] = await clientpair(rs);
+  raw.send(frame(1, "hello", { mask: false }), frame(1, "masked", { mask: true }));
+  assert.equal(await c.read(), ["hello", "text"]);
+  await c.write("echo: hello", "text");
+  assert.match(String((await c.read())[1]), /1002 masked frame from a server/);
+  const f = await raw.frame();
+  assert.is(f.payload.toString(), "echo: hello");
+  assert.is(await raw.closecode(), 1002);
+  rs.close();
 });
 
 test("client: the close handshake with a server that never answers is timed out", async () => {

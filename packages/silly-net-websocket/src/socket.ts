@@ -67,6 +67,7 @@ export class Socket implements ProtocolHost, Timed {
   #paused = false;
   #reader: ((r: ReadResult) => void) | undefined = undefined;
   #err: string | undefined = undefined; // set once no more messages will come
+  #handed = false; // a message went straight to a waiting reader, and read() was not called since
   #closers: (() => void)[] | undefined = undefined; // made by close()
   /** @internal The ticker's. */
   at = 0;
@@ -100,6 +101,7 @@ export class Socket implements ProtocolHost, Timed {
     const r = this.#reader;
     if (r !== undefined) {
       this.#reader = undefined;
+      this.#handed = true;
       r([data, type] as ReadResult);
       return;
     }
@@ -121,6 +123,11 @@ export class Socket implements ProtocolHost, Timed {
       this.#reader = undefined;
       r([undefined, err]);
     }
+  }
+
+  /** @internal */
+  caughtup(): boolean {
+    return this.#qhead === this.#queue.length && !this.#handed;
   }
 
   /** @internal */
@@ -160,6 +167,7 @@ export class Socket implements ProtocolHost, Timed {
    */
   read(): Promise<ReadResult> {
     if (this.#reader !== undefined) return Promise.resolve([undefined, "websocket: another read is pending"]);
+    this.#handed = false;
     if (this.#qhead < this.#queue.length) {
       const e = this.#queue[this.#qhead]!;
       this.#queue[this.#qhead++] = undefined as never;
@@ -174,7 +182,11 @@ export class Socket implements ProtocolHost, Timed {
       }
       return Promise.resolve(e as ReadResult);
     }
-    if (this.#err !== undefined) return Promise.resolve([undefined, this.#err]);
+    if (this.#err !== undefined) {
+      // Every message before a protocol error has been taken: the failure goes ahead now.
+      this.#proto.fail();
+      return Promise.resolve([undefined, this.#err]);
+    }
     return new Promise<ReadResult>((resolve) => {
       this.#reader = resolve;
     });
@@ -195,7 +207,7 @@ export class Socket implements ProtocolHost, Timed {
       throw new TypeError("websocket.write: data must be a string, a Uint8Array or undefined");
     }
     const proto = this.#proto;
-    if (proto.state !== "open") return Promise.resolve([false, this.#err ?? "websocket: socket is closed"]);
+    if (!proto.sending()) return Promise.resolve([false, this.#err ?? "websocket: socket is closed"]);
     if (type === "text" && data instanceof Uint8Array && !isUtf8(data)) {
       return Promise.resolve([false, "websocket: text message is not valid UTF-8"]);
     }
@@ -219,8 +231,8 @@ export class Socket implements ProtocolHost, Timed {
     if (!Number.isInteger(code) || !validclosecode(code)) throw new RangeError(`websocket.close: invalid close code ${code}`);
     if (Buffer.byteLength(reason) > MAX_REASON) throw new RangeError(`websocket.close: reason is over ${MAX_REASON} bytes`);
     const proto = this.#proto;
-    if (proto.state === "closed") return Promise.resolve();
     proto.closewith(code, reason);
+    if (proto.state === "closed") return Promise.resolve();
     // The peer's close frame may sit behind unread messages: read on (data
     // after our close frame is dropped, so the queue no longer grows).
     if (this.#paused) {

@@ -6,6 +6,11 @@
 //
 // States:
 //   open     messages flow both ways
+//   failing  the peer broke the protocol; what preceded the bad frame was
+//            delivered, nothing after it will be. The failure (our close
+//            frame) waits until the application has taken those messages
+//            (fail()), so that its answers to them go out first; at most
+//            closetimeout. Sending is still allowed.
 //   closing  our close frame is sent; the peer's is awaited (data frames that
 //            still arrive are dropped)
 //   closed   the transport is closed or being closed; nothing more happens
@@ -16,7 +21,7 @@ import { FrameParser, encodemessage, stagedsize } from "./frame.js";
 import type { MessageType, ParserSink } from "./frame.js";
 import { decodeclose, encodeclose } from "./closecode.js";
 
-export type ProtocolState = "open" | "closing" | "closed";
+export type ProtocolState = "open" | "failing" | "closing" | "closed";
 
 export interface ProtocolOptions {
   role: "server" | "client";
@@ -39,6 +44,11 @@ export interface ProtocolHost {
   onmessage(type: MessageType, data: string | Buffer): void;
   /** No more messages will come: `err` says why. */
   onend(err: string): void;
+  /**
+   * True when the application has taken every message handed to onmessage and
+   * is not busy with the last one: a failure then needs to wait for nothing.
+   */
+  caughtup(): boolean;
   /** Bytes the protocol made itself (pongs, close frames): send them. */
   transmit(frames: Buffer[]): void;
   /** Close the transport: gracefully (queued bytes first) or, with `abort`, at once. */
@@ -69,6 +79,8 @@ export class Protocol implements ParserSink {
   private readonly parser: FrameParser;
   private readonly mask: boolean;
   private deadline = -1;
+  private failcode = 0; // the failure waiting in state "failing"
+  private failreason = "";
 
   constructor(
     private readonly opts: Readonly<ProtocolOptions>,
@@ -113,11 +125,31 @@ export class Protocol implements ParserSink {
     this.host.onmessage(type, data);
   }
 
-  /** @internal The parser's sink: the peer broke the protocol. */
+  /** @internal The parser's sink: the peer broke the protocol (the parser has stopped). */
   error(code: number, reason: string): void {
-    if (this.state === "closed") return;
-    if (this.state === "open") this.host.transmit(encodemessage("close", encodeclose(code, closereason(reason)), this.mask));
+    if (this.state === "closing") {
+      // Our close frame is out already: there is nothing left to say.
+      this.host.onend(`websocket: ${code} ${reason}`);
+      this.close(false);
+      return;
+    }
+    if (this.state !== "open") return;
+    this.state = "failing";
+    this.failcode = code;
+    this.failreason = closereason(reason);
+    const now = this.host.caughtup();
     this.host.onend(`websocket: ${code} ${reason}`);
+    if (now) this.fail();
+    else this.settimer(this.host.now() + this.opts.closetimeout);
+  }
+
+  /**
+   * The application has taken every message that preceded the failure: send
+   * the close frame and close. Does nothing unless failing.
+   */
+  fail(): void {
+    if (this.state !== "failing") return;
+    this.host.transmit(encodemessage("close", encodeclose(this.failcode, this.failreason), this.mask));
     this.close(false);
   }
 
@@ -142,7 +174,7 @@ export class Protocol implements ParserSink {
    * place, or -1 when it must go through send(): the server's small messages.
    */
   inplace(type: MessageType, data: string | Uint8Array): number {
-    if (this.mask || this.state !== "open" || type === "close") return -1;
+    if (this.mask || !this.sending() || type === "close") return -1;
     const n = stagedsize(data);
     return n > 0 && (n <= 127 || type === "text" || type === "binary") ? n : -1;
   }
@@ -153,7 +185,7 @@ export class Protocol implements ParserSink {
    * frame (`payload` built by encodeclose) starts the closing handshake.
    */
   send(type: MessageType, data: string | Uint8Array): Buffer[] | string {
-    if (this.state !== "open") return "websocket: socket is closed";
+    if (!this.sending()) return "websocket: socket is closed";
     let frames: Buffer[];
     try {
       frames = encodemessage(type, data, this.mask);
@@ -162,12 +194,30 @@ export class Protocol implements ParserSink {
     }
     // A close frame written by hand starts the handshake but, unlike
     // closewith, leaves reads open for the peer's answer.
-    if (type === "close") this.closing();
+    if (type === "close") {
+      if (this.state === "failing") {
+        this.close(false); // the application's close frame stands for the failure's
+        return frames;
+      }
+      this.closing();
+    }
     return frames;
   }
 
-  /** Start the closing handshake with `code` and `reason` (checked by the caller). */
+  /** True while messages may be sent: open, or failing (answers to what preceded the bad frame). */
+  sending(): boolean {
+    return this.state === "open" || this.state === "failing";
+  }
+
+  /**
+   * Start the closing handshake with `code` and `reason` (checked by the
+   * caller). While failing, the failure goes ahead instead.
+   */
   closewith(code: number, reason: string): void {
+    if (this.state === "failing") {
+      this.fail();
+      return;
+    }
     if (this.state !== "open") return;
     this.host.transmit(encodemessage("close", encodeclose(code, reason), this.mask));
     this.closing();
@@ -185,8 +235,10 @@ export class Protocol implements ParserSink {
   tick(now: number): void {
     if (this.deadline < 0 || now < this.deadline) return;
     this.deadline = -1;
+    // The application did not get to the failure in time: fail anyway.
+    if (this.state === "failing") this.fail();
     // The closing handshake took too long: drop the transport, queued bytes and all.
-    if (this.state === "closing") this.close(true);
+    else if (this.state === "closing") this.close(true);
   }
 
   private settimer(at: number): void {
