@@ -243,6 +243,37 @@ test("flush hands queued writes to the socket at once", async () => {
   done();
 });
 
+test("closewrite: queued bytes, then EOF at the peer; the conn still receives until the peer's EOF", async () => {
+  const { c, s, done } = await pair();
+  void s.write("last words");
+  protocol.closewrite(s);
+  assert.equal(await s.write("more"), [false, errno.CLOSED]);
+  assert.ok(s.isalive(), "still receiving");
+  assert.is((await c.read(10))[0]?.toString(), "last words");
+  assert.is((await c.read(1))[1], errno.EOF);
+  await c.write("still heard");
+  assert.is((await s.read(11))[0]?.toString(), "still heard");
+  protocol.closewrite(s); // again: nothing happens
+  c.close();
+  assert.is((await s.read(1))[1], errno.EOF);
+  s.close();
+  protocol.closewrite(s); // closed: nothing happens
+  done();
+  // taken over: the consumer gets the peer's bytes, then its end
+  const p = await pair();
+  const k = collector(true);
+  protocol.takeover(p.s, k.consumer);
+  protocol.closewrite(p.s);
+  assert.is((await p.c.read(1))[1], errno.EOF);
+  await p.c.write("abc");
+  await k.until(3);
+  p.c.close();
+  await k.until(Infinity);
+  assert.is(k.bytes(), "abc");
+  assert.equal(k.ends, [errno.EOF]);
+  p.done();
+});
+
 test("abort drops queued bytes and ends reads with CLOSED; close sends them first", async () => {
   const { c, s, done } = await pair();
   const pending = s.read(1);

@@ -15,6 +15,7 @@ import type { Channel } from "silly-sync-channel";
 import logger from "silly/logger";
 import { upgrading } from "./lib/upgrading.js";
 import { nodesocket } from "./lib/nodesocket.js";
+import { bounded } from "./lib/bounded.js";
 
 logger.setlevel(logger.ERROR);
 
@@ -234,6 +235,37 @@ test("ws client -> our server: over maxPayload, ws sees close 1009", async () =>
   const [code] = await peer.closed;
   assert.is(code, 1009);
 });
+
+test("ws client -> our server: 50 times, a 16 MiB + 1 message sent whole gets close 1009, not 1006 (lingering close)", bounded(60_000, async () => {
+  const srv = await oursserver(); // the default maxPayload, 16 MiB
+  const big = Buffer.alloc(16 * 1024 * 1024 + 1, 7);
+  for (let i = 0; i < 50; i++) {
+    const peer = await wsclient(srv.url);
+    const s = await accepted(srv);
+    peer.ws.send(big); // still being sent when the close frame comes
+    const [d, err] = await s.read();
+    assert.is(d, undefined);
+    assert.match(String(err), /1009/);
+    const [code] = await peer.closed;
+    assert.is(code, 1009, `round ${i}`);
+  }
+}));
+
+test("ws client -> our server: 4 MiB in 64-byte fragments, past maxFragments, gets close 1009", bounded(60_000, async () => {
+  const srv = await oursserver(); // the default maxFragments, 1024
+  const piece = pattern(64);
+  for (let i = 0; i < 10; i++) {
+    const peer = await wsclient(srv.url);
+    const s = await accepted(srv);
+    const n = (4 * 1024 * 1024) / 64;
+    for (let k = 0; k < n; k++) peer.ws.send(piece, { binary: true, fin: k === n - 1 });
+    const [d, err] = await s.read();
+    assert.is(d, undefined);
+    assert.match(String(err), /1009 message has more than 1024 fragments/);
+    const [code] = await peer.closed;
+    assert.is(code, 1009, `round ${i}`);
+  }
+}));
 
 test("ws client -> our server: 50 clients echo 20 messages each", async () => {
   const srv = await oursserver();

@@ -15,6 +15,7 @@ import type { Channel } from "silly-sync-channel";
 import logger from "silly/logger";
 import { upgrading } from "./lib/upgrading.js";
 import { nodesocket } from "./lib/nodesocket.js";
+import { bounded } from "./lib/bounded.js";
 
 logger.setlevel(logger.ERROR);
 
@@ -74,6 +75,8 @@ interface Parsed {
 class Raw {
   buf = Buffer.alloc(0);
   ended = false;
+  /** Errors the socket saw (a reset, a failed write). */
+  readonly errors: string[] = [];
   readonly closed: Promise<unknown>;
   private wake: (() => void) | undefined;
 
@@ -86,8 +89,12 @@ class Raw {
       this.ended = true;
       this.poke();
     });
-    sock.on("error", () => {});
-    this.closed = once(sock, "close");
+    sock.on("error", (e: NodeJS.ErrnoException) => this.errors.push(e.code ?? e.message));
+    sock.on("close", () => {
+      this.ended = true;
+      this.poke();
+    });
+    this.closed = new Promise((resolve) => sock.once("close", resolve)); // (once() would reject on an error)
   }
 
   private poke(): void {
@@ -97,12 +104,24 @@ class Raw {
   }
 
   private async more(): Promise<void> {
-    if (this.ended) throw new Error(`the peer closed; unparsed bytes: ${this.buf.toString("hex")}`);
+    if (this.ended) throw new Error(`the peer closed (${this.errors.join(", ") || "EOF"}); unparsed bytes: ${this.buf.toString("hex")}`);
     await new Promise<void>((r) => (this.wake = r));
   }
 
   send(...b: Buffer[]): void {
     this.sock.write(Buffer.concat(b));
+  }
+
+  /**
+   * Write all of `b` before reading anything more, as a blocking client does:
+   * reading pauses until the kernel has taken every byte. Resolves false when
+   * the write failed (the peer reset the connection).
+   */
+  async sendall(b: Buffer): Promise<boolean> {
+    this.sock.pause();
+    const ok = await new Promise<boolean>((resolve) => this.sock.write(b, (err) => resolve(err == null)));
+    this.sock.resume();
+    return ok;
   }
 
   /** Bytes through the first "\r\n\r\n" (an HTTP head). */
@@ -389,6 +408,59 @@ test("a header announcing more than maxPayload -> 1009 before any payload is sen
   await violation(srv2, "16 MiB + 1", 1009, frame(2, Buffer.alloc(0), { len: 16 * 1024 * 1024 + 1 }));
 });
 
+test("lingering close: 50 times, a 16 MiB + 1 frame written whole before reading gets close 1009, then the server's EOF", bounded(60_000, async () => {
+  const srv = await wsserver(); // the default maxPayload, 16 MiB
+  const big = frame(2, Buffer.alloc(16 * 1024 * 1024 + 1, 1));
+  for (let i = 0; i < 50; i++) {
+    const [raw, s] = await rawclient(srv);
+    // The server fails at the header and answers while the client is still
+    // writing: it reads and discards the rest, so the write completes and the
+    // client then finds the close frame (a reset would have lost it).
+    assert.ok(await raw.sendall(big), `round ${i}: the write completed (${raw.errors.join(", ")})`);
+    assert.is(await raw.closecode(), 1009, `round ${i}`);
+    assert.match(String((await s.read())[1]), /1009/);
+    await raw.closed; // the client's side ended on the server's EOF; then the server closed
+    assert.equal(raw.errors, [], `round ${i}: no reset`);
+  }
+}));
+
+test("lingering close: 4 MiB in 64-byte fragments, past maxFragments, written before reading gets close 1009", bounded(60_000, async () => {
+  const srv = await wsserver(); // the default maxFragments, 1024
+  const n = (4 * 1024 * 1024) / 64;
+  const piece = Buffer.alloc(64, 3);
+  const frames: Buffer[] = [];
+  for (let k = 0; k < n; k++) frames.push(frame(k === 0 ? 2 : 0, piece, { fin: k === n - 1 }));
+  const all = Buffer.concat(frames);
+  for (let i = 0; i < 50; i++) {
+    const [raw, s] = await rawclient(srv);
+    assert.ok(await raw.sendall(all), `round ${i}: the write completed (${raw.errors.join(", ")})`);
+    assert.is(await raw.closecode(), 1009, `round ${i}`);
+    assert.match(String((await s.read())[1]), /more than 1024 fragments/);
+    await raw.closed;
+    assert.equal(raw.errors, [], `round ${i}: no reset`);
+  }
+}));
+
+test("lingering close: the server ends TCP first and waits for the client's end; a client that never ends is cut off after closeTimeout", bounded(60_000, async () => {
+  const srv = await wsserver({ closeTimeout: 300 });
+  const sock = net.connect({ port: srv.port, host: "127.0.0.1", allowHalfOpen: true });
+  leftovers.push(() => sock.destroy());
+  const raw = new Raw(sock);
+  raw.send(Buffer.from(HANDSHAKE));
+  await raw.head();
+  const [pair] = await srv.socks.recv();
+  raw.send(frame(1, "x", { mask: false }));
+  assert.is(await raw.closecode(), 1002);
+  await new Promise((resolve) => sock.once("end", resolve)); // the server's FIN, while our side is still open
+  raw.send(frame(1, "discarded")); // still read (and dropped) by the server
+  const t0 = Date.now();
+  await pair![0].close(); // we never end our side: the server gives up after closeTimeout
+  assert.ok(Date.now() - t0 >= 200, `the server waited for our end (${Date.now() - t0} ms)`);
+  assert.match(String((await pair![0].read())[1]), /1002/);
+  raw.sock.end();
+  await raw.closed;
+}));
+
 test("too many fragments -> 1009 (the documented code)", async () => {
   const srv = await wsserver({ maxFragments: 3 });
   const [raw, s] = await rawclient(srv);
@@ -458,7 +530,7 @@ test("an invalid frame pipelined behind the handshake: the 101 answer still come
   await healthy(srv, "after the pipelined violation");
 });
 
-test("in order: a valid message and a bad frame in one write: the message is read and answered, then the failure", async () => {
+test("in order: a valid message and a bad frame in one write: the message is read and answered, then the failure", bounded(60_000, async () => {
   const srv = await wsserver();
   // the server's read is pending when the bytes arrive
   const [raw, s] = await rawclient(srv);
@@ -488,9 +560,9 @@ test("in order: a valid message and a bad frame in one write: the message is rea
   assert.is((await raw2.frame()).payload.toString(), "echo: two");
   assert.is(await raw2.closecode(), 1002);
   await raw2.closed;
-});
+}));
 
-test("in order: an application that never reads on still fails the connection after closeTimeout", async () => {
+test("in order: an application that never reads on still fails the connection after closeTimeout", bounded(60_000, async () => {
   const srv = await wsserver({ closeTimeout: 100 });
   const [raw, s] = await rawclient(srv);
   raw.send(frame(1, "hello"), frame(1, "x", { mask: false }));
@@ -499,7 +571,7 @@ test("in order: an application that never reads on still fails the connection af
   await raw.closed;
   assert.equal(await s.read(), ["hello", "text"], "the message stays readable");
   assert.match(String((await s.read())[1]), /1002/);
-});
+}));
 
 test("data after the peer's close frame is ignored", async () => {
   const srv = await wsserver();
@@ -605,8 +677,10 @@ async function clientviolation(what: string, code: number, ...bytes: Buffer[]): 
   assert.is(f.op, 8, what);
   assert.ok(f.masked, `${what}: the client's close frame is masked`);
   assert.is(f.payload.readUInt16BE(0), code, `${what}: close code`);
+  assert.not.ok(raw.ended, `${what}: the client leaves ending TCP to the server`);
+  raw.sock.end();
+  await c.close(); // resolves once the client saw the server's end and closed too
   await raw.closed;
-  await c.close();
   rs.close();
 }
 
@@ -622,7 +696,7 @@ test("client: other violations from a server: RSV, opcode, bad UTF-8, bad close 
   await clientviolation("over 16 MiB", 1009, frame(2, Buffer.alloc(0), { mask: false, len: 2n ** 32n }));
 });
 
-test("client, in order: a valid message and a bad frame from the server: the message is read and answered, then the failure", async () => {
+test("client, in order: a valid message and a bad frame from the server: the message is read and answered, then the failure", bounded(60_000, async () => {
   const rs = await rawserver();
   const [c, raw] = await clientpair(rs);
   raw.send(frame(1, "hello", { mask: false }), frame(1, "masked", { mask: true }));
@@ -633,7 +707,40 @@ test("client, in order: a valid message and a bad frame from the server: the mes
   assert.is(f.payload.toString(), "echo: hello");
   assert.is(await raw.closecode(), 1002);
   rs.close();
-});
+}));
+
+test("client: after the closing handshake the client waits for the server to end TCP (RFC 6455 7.1.1)", bounded(60_000, async () => {
+  const rs = await rawserver();
+  const [c, raw] = await clientpair(rs);
+  raw.send(frame(8, closepayload(1000, "bye"), { mask: false }));
+  assert.equal(await c.read(), ["bye", "close"]);
+  assert.is(await raw.closecode(), 1000, "the client echoes the close");
+  const closing = c.close(); // waits for the server's end of TCP
+  assert.not.ok(raw.ended, "the client does not end TCP first");
+  raw.sock.end();
+  await closing;
+  await raw.closed;
+  assert.equal(raw.errors, []);
+  rs.close();
+}));
+
+test("client: a failure sends the close frame and waits for the server to end TCP, at most closeTimeout", bounded(60_000, async () => {
+  const rs = await rawserver();
+  const [c0, err] = await websocket.connect(`ws://127.0.0.1:${rs.port}/`, undefined, { closeTimeout: 300 });
+  assert.ok(c0, err);
+  const c = c0!;
+  const [p] = await rs.peers.recv();
+  const raw = p![0];
+  raw.send(frame(1, "x", { mask: true }));
+  assert.match(String((await c.read())[1]), /1002/);
+  assert.is(await raw.closecode(), 1002);
+  assert.not.ok(raw.ended, "the client does not end TCP first");
+  const t0 = Date.now();
+  await c.close(); // the raw server never ends: the client gives up after closeTimeout
+  assert.ok(Date.now() - t0 >= 200, `waited for the server (${Date.now() - t0} ms)`);
+  await raw.closed;
+  rs.close();
+}));
 
 test("client: the close handshake with a server that never answers is timed out", async () => {
   const rs = await rawserver();

@@ -64,7 +64,8 @@ export class Socket implements ProtocolHost, Timed {
   #queue: Entry[] = NOQUEUE; // an array of its own from the first queued message
   #qhead = 0;
   #qbytes = 0;
-  #paused = false;
+  #paused = false; // unread messages fill the queue: the transport is paused
+  #stopped = false; // the protocol stopped receiving for good
   #reader: ((r: ReadResult) => void) | undefined = undefined;
   #err: string | undefined = undefined; // set once no more messages will come
   #handed = false; // a message went straight to a waiting reader, and read() was not called since
@@ -108,10 +109,9 @@ export class Socket implements ProtocolHost, Timed {
     if (this.#queue === NOQUEUE) this.#queue = [];
     this.#queue.push([data, type]);
     this.#qbytes += data.length;
-    if (this.#qbytes > QUEUE_HIGH && !this.#paused) {
-      this.#paused = true;
-      this.#tx.flowing(this.#io, false);
-    }
+    // (Once closing, nothing more is queued but the peer's close frame, and the
+    // peer's EOF must still be read.)
+    if (this.#qbytes > QUEUE_HIGH && !this.#paused && this.#proto.state === "open") this.#flow(true);
   }
 
   /** @internal No more messages will arrive: the queue drains, then reads get `err`. */
@@ -133,6 +133,23 @@ export class Socket implements ProtocolHost, Timed {
   /** @internal */
   transmit(frames: Buffer[]): void {
     void this.#tx.write(this.#io, frames);
+  }
+
+  /** @internal */
+  closewrite(): void {
+    this.#tx.closewrite(this.#io);
+  }
+
+  /** @internal */
+  pause(): void {
+    this.#stopped = true;
+    this.#tx.flowing(this.#io, false);
+  }
+
+  /** Pause the transport for a full queue, or resume it (unless the protocol stopped it). */
+  #flow(paused: boolean): void {
+    this.#paused = paused;
+    if (!this.#stopped) this.#tx.flowing(this.#io, !paused);
   }
 
   /** @internal */
@@ -176,10 +193,7 @@ export class Socket implements ProtocolHost, Timed {
         this.#queue = NOQUEUE; // an idle socket keeps no array
         this.#qhead = 0;
       }
-      if (this.#paused && this.#qbytes <= QUEUE_HIGH / 2) {
-        this.#paused = false;
-        this.#tx.flowing(this.#io, true);
-      }
+      if (this.#paused && this.#qbytes <= QUEUE_HIGH / 2) this.#flow(false);
       return Promise.resolve(e as ReadResult);
     }
     if (this.#err !== undefined) {
@@ -224,7 +238,8 @@ export class Socket implements ProtocolHost, Timed {
 
   /**
    * Close: send a close frame (code 1000 unless given), wait for the peer's
-   * close frame (at most closeTimeout ms), then close the connection.
+   * close frame (at most closeTimeout ms), then for the end of the TCP
+   * connection (at most closeTimeout ms more; a server ends its side first).
    * Resolves when done; calling it again just waits for the same end.
    */
   close(code = 1000, reason = ""): Promise<void> {
@@ -235,10 +250,7 @@ export class Socket implements ProtocolHost, Timed {
     if (proto.state === "closed") return Promise.resolve();
     // The peer's close frame may sit behind unread messages: read on (data
     // after our close frame is dropped, so the queue no longer grows).
-    if (this.#paused) {
-      this.#paused = false;
-      this.#tx.flowing(this.#io, true);
-    }
+    if (this.#paused) this.#flow(false);
     return new Promise<void>((resolve) => (this.#closers ??= []).push(resolve));
   }
 

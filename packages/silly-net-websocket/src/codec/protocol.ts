@@ -13,7 +13,17 @@
 //            closetimeout. Sending is still allowed.
 //   closing  our close frame is sent; the peer's is awaited (data frames that
 //            still arrive are dropped)
+//   draining the close frames have crossed, or our close frame answered a
+//            failure: no more frames are processed. Incoming bytes are read
+//            and discarded until the peer's EOF (a lingering close: a peer
+//            still sending would otherwise get a reset, and lose our close
+//            frame with it), for at most closetimeout and maxpayload + 1 MiB.
+//            A server ends its sending side first (RFC 6455 7.1.1: the server
+//            closes TCP first); a client waits for the server's EOF.
 //   closed   the transport is closed or being closed; nothing more happens
+//
+// Every wait in the closing states is bounded by closetimeout: past it the
+// transport is aborted.
 //
 // The protocol's input methods (data, borrow, end) have the shape of a
 // silly/net/protocol Consumer, so a conn can feed it directly.
@@ -21,7 +31,7 @@ import { FrameParser, encodemessage, stagedsize } from "./frame.js";
 import type { MessageType, ParserSink } from "./frame.js";
 import { decodeclose, encodeclose } from "./closecode.js";
 
-export type ProtocolState = "open" | "failing" | "closing" | "closed";
+export type ProtocolState = "open" | "failing" | "closing" | "draining" | "closed";
 
 export interface ProtocolOptions {
   role: "server" | "client";
@@ -51,6 +61,10 @@ export interface ProtocolHost {
   caughtup(): boolean;
   /** Bytes the protocol made itself (pongs, close frames): send them. */
   transmit(frames: Buffer[]): void;
+  /** End the sending side after the queued bytes (EOF to the peer); keep receiving. */
+  closewrite(): void;
+  /** Stop receiving: the peer sent more after a failure than it may. */
+  pause(): void;
   /** Close the transport: gracefully (queued bytes first) or, with `abort`, at once. */
   closetransport(abort: boolean): void;
   /** Call tick(now) once now >= at (ms on the host's clock); -1 cancels. */
@@ -60,6 +74,8 @@ export interface ProtocolHost {
 }
 
 const EMPTY = Buffer.alloc(0);
+/** After a failure, read at most maxpayload + this many bytes waiting for the peer's EOF. */
+const LINGER_SLACK = 1024 * 1024;
 
 /** The longest reason a failure puts in its close frame: 123 bytes, cut at a character. */
 function closereason(why: string): string {
@@ -81,6 +97,7 @@ export class Protocol implements ParserSink {
   private deadline = -1;
   private failcode = 0; // the failure waiting in state "failing"
   private failreason = "";
+  private discarded = 0; // bytes read and dropped since the parser stopped
 
   constructor(
     private readonly opts: Readonly<ProtocolOptions>,
@@ -94,12 +111,14 @@ export class Protocol implements ParserSink {
 
   /** Bytes from the peer; the chunk becomes the protocol's (messages may be views into it). */
   data(chunk: Buffer): void {
-    this.parser.push(chunk);
+    if (this.parser.stopped) this.discard(chunk.length);
+    else this.parser.push(chunk);
   }
 
   /** Bytes from the peer in `buf[0..n)`, on loan for the duration of the call. */
   borrow(buf: Buffer, n: number): void {
-    this.parser.push(buf, true, n);
+    if (this.parser.stopped) this.discard(n);
+    else this.parser.push(buf, true, n);
   }
 
   /** The transport ended: `err` is the transport's reason (EOF, a reset, closed). */
@@ -107,6 +126,15 @@ export class Protocol implements ParserSink {
     if (this.state === "closed") return;
     this.host.onend(this.state === "open" ? `websocket: connection ended without a close frame (${err})` : "websocket: socket closed");
     this.close(false);
+  }
+
+  /** Bytes after the end of what is processed: bounded, then no more are read. */
+  private discard(n: number): void {
+    if (this.state !== "failing" && this.state !== "draining") return;
+    const before = this.discarded;
+    this.discarded += n;
+    const bound = this.opts.maxpayload + LINGER_SLACK;
+    if (before <= bound && this.discarded > bound) this.host.pause();
   }
 
   // ---- the parser's events ----
@@ -130,7 +158,7 @@ export class Protocol implements ParserSink {
     if (this.state === "closing") {
       // Our close frame is out already: there is nothing left to say.
       this.host.onend(`websocket: ${code} ${reason}`);
-      this.close(false);
+      this.drain();
       return;
     }
     if (this.state !== "open") return;
@@ -150,7 +178,7 @@ export class Protocol implements ParserSink {
   fail(): void {
     if (this.state !== "failing") return;
     this.host.transmit(encodemessage("close", encodeclose(this.failcode, this.failreason), this.mask));
-    this.close(false);
+    this.drain();
   }
 
   private onclose(payload: Buffer): void {
@@ -164,7 +192,7 @@ export class Protocol implements ParserSink {
     if (this.state === "open") this.host.transmit(encodemessage("close", c.code === 1005 ? EMPTY : encodeclose(c.code, ""), this.mask));
     this.host.onmessage("close", c.reason);
     this.host.onend(`websocket: closed by peer (${c.code}${c.reason ? ` ${c.reason}` : ""})`);
-    this.close(false);
+    this.drain();
   }
 
   // ---- messages in, bytes out ----
@@ -196,7 +224,7 @@ export class Protocol implements ParserSink {
     // closewith, leaves reads open for the peer's answer.
     if (type === "close") {
       if (this.state === "failing") {
-        this.close(false); // the application's close frame stands for the failure's
+        this.drain(); // the application's close frame stands for the failure's
         return frames;
       }
       this.closing();
@@ -238,12 +266,23 @@ export class Protocol implements ParserSink {
     // The application did not get to the failure in time: fail anyway.
     if (this.state === "failing") this.fail();
     // The closing handshake took too long: drop the transport, queued bytes and all.
-    else if (this.state === "closing") this.close(true);
+    else if (this.state === "closing" || this.state === "draining") this.close(true);
   }
 
   private settimer(at: number): void {
     this.deadline = at;
     this.host.settimer(at);
+  }
+
+  /**
+   * No more frames are processed: wait for the peer's EOF (a server ends its
+   * own sending side first), discarding what still arrives.
+   */
+  private drain(): void {
+    this.state = "draining";
+    this.parser.stop();
+    if (this.opts.role === "server") this.host.closewrite();
+    this.settimer(this.host.now() + this.opts.closetimeout);
   }
 
   /** The end: the transport is closed, gracefully or not. */

@@ -553,6 +553,13 @@ export class Conn {
     return this.#flushing;
   }
 
+  /** @internal protocol.closewrite */
+  closewrite(): void {
+    if (this.#closed || this.#gone || this.socket.destroyed || this.socket.writableEnded) return;
+    this.flush();
+    this.socket.end();
+  }
+
   /** @internal protocol.abort */
   abort(): void {
     this.#closed = true;

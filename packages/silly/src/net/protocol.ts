@@ -104,6 +104,18 @@ export function flush(conn: Conn): void {
 }
 
 /**
+ * End the conn's sending side: the queued writes go out, then the peer gets
+ * EOF (a TCP FIN; TLS sends its close_notify first), while the peer's bytes
+ * keep arriving, until its own EOF. Later writes fail with errno.CLOSED.
+ * A protocol that must not lose its last words to a peer still sending uses
+ * it (a lingering close): send the final answer, closewrite, read and discard
+ * until EOF or a bound, then close(). Does nothing on a closed conn.
+ */
+export function closewrite(conn: Conn): void {
+  conn.closewrite();
+}
+
+/**
  * Drop the connection at once: queued and unsent bytes are discarded, a
  * pending read fails (or the consumer ends) with errno.CLOSED. Unlike
  * close(), which sends what was written first and may linger up to 10 s for
@@ -140,5 +152,5 @@ export function onsettle<A>(fn: (arg: A, threw: boolean, err: unknown) => void, 
   return settle(fn, arg);
 }
 
-const protocol = { takeover, flowing, writeinto, watch, flush, abort, direct, onsettle, WRITEINTO_MAX };
+const protocol = { takeover, flowing, writeinto, watch, flush, closewrite, abort, direct, onsettle, WRITEINTO_MAX };
 export default protocol;

@@ -74,6 +74,12 @@ class Host implements ProtocolHost {
     this.ev.push(`transmit ${describe(this.role, frames)}`);
     this.sent.push(...frames);
   }
+  closewrite(): void {
+    this.ev.push("closewrite");
+  }
+  pause(): void {
+    this.ev.push("pause");
+  }
   closetransport(abort: boolean): void {
     this.ev.push(abort ? "abort" : "close");
   }
@@ -105,6 +111,7 @@ const SETUPS: Record<ProtocolState, Setup> = {
     h.busy = false;
   },
   closing: (p) => p.closewith(1000, "bye"),
+  draining: (p, _h, r) => p.data(closeframe(r, 1000)),
   closed: (p) => p.end("End of file"),
 };
 
@@ -136,6 +143,7 @@ interface Row {
 const CLOSED = "websocket: socket is closed";
 const RSV = "websocket: 1002 RSV1/RSV2/RSV3 set but no extension was negotiated";
 
+// "closewrite" is expected of servers only: a client waits for the server's EOF.
 const TABLE: Row[] = [
   // open
   { from: "open", input: "text frame", events: ["message text hi"], to: "open" },
@@ -144,17 +152,17 @@ const TABLE: Row[] = [
   {
     from: "open",
     input: "close frame 4000",
-    events: ["transmit close 4000", "message close x", "end websocket: closed by peer (4000 x)", "close"],
-    to: "closed",
+    events: ["transmit close 4000", "message close x", "end websocket: closed by peer (4000 x)", "closewrite", "timer +5000"],
+    to: "draining",
   },
   {
     from: "open",
     input: "empty close frame",
-    events: ["transmit close (empty)", "message close ", "end websocket: closed by peer (1005)", "close"],
-    to: "closed",
+    events: ["transmit close (empty)", "message close ", "end websocket: closed by peer (1005)", "closewrite", "timer +5000"],
+    to: "draining",
   },
   // the application has taken every earlier message: the failure goes ahead at once
-  { from: "open", input: "bad frame (RSV1)", events: [`end ${RSV}`, "transmit close 1002", "close"], to: "closed" },
+  { from: "open", input: "bad frame (RSV1)", events: [`end ${RSV}`, "transmit close 1002", "closewrite", "timer +5000"], to: "draining" },
   { from: "open", input: "EOF", events: ["end websocket: connection ended without a close frame (End of file)", "close"], to: "closed" },
   { from: "open", input: "send text", events: [], to: "open", returns: "text out" },
   { from: "open", input: "send close frame", events: ["timer +5000"], to: "closing", returns: "close 1000" },
@@ -171,11 +179,11 @@ const TABLE: Row[] = [
   { from: "failing", input: "bad frame (RSV1)", events: [], to: "failing" },
   { from: "failing", input: "EOF", events: ["end websocket: socket closed", "timer off", "close"], to: "closed" },
   { from: "failing", input: "send text", events: [], to: "failing", returns: "text out" },
-  { from: "failing", input: "send close frame", events: ["timer off", "close"], to: "closed", returns: "close 1000" },
-  { from: "failing", input: "closewith 4000", events: ["transmit close 1002", "timer off", "close"], to: "closed" },
-  { from: "failing", input: "fail()", events: ["transmit close 1002", "timer off", "close"], to: "closed" },
+  { from: "failing", input: "send close frame", events: ["closewrite", "timer +5000"], to: "draining", returns: "close 1000" },
+  { from: "failing", input: "closewith 4000", events: ["transmit close 1002", "closewrite", "timer +5000"], to: "draining" },
+  { from: "failing", input: "fail()", events: ["transmit close 1002", "closewrite", "timer +5000"], to: "draining" },
   { from: "failing", input: "tick before the deadline", events: [], to: "failing" },
-  { from: "failing", input: "tick at the deadline", events: ["transmit close 1002", "close"], to: "closed" },
+  { from: "failing", input: "tick at the deadline", events: ["transmit close 1002", "closewrite", "timer +5000"], to: "draining" },
   // closing: our close frame is out, the peer's is awaited
   { from: "closing", input: "text frame", events: [], to: "closing" },
   { from: "closing", input: "ping frame", events: [], to: "closing" },
@@ -183,16 +191,16 @@ const TABLE: Row[] = [
   {
     from: "closing",
     input: "close frame 4000",
-    events: ["message close x", "end websocket: closed by peer (4000 x)", "timer off", "close"],
-    to: "closed",
+    events: ["message close x", "end websocket: closed by peer (4000 x)", "closewrite", "timer +5000"],
+    to: "draining",
   },
   {
     from: "closing",
     input: "empty close frame",
-    events: ["message close ", "end websocket: closed by peer (1005)", "timer off", "close"],
-    to: "closed",
+    events: ["message close ", "end websocket: closed by peer (1005)", "closewrite", "timer +5000"],
+    to: "draining",
   },
-  { from: "closing", input: "bad frame (RSV1)", events: [`end ${RSV}`, "timer off", "close"], to: "closed" },
+  { from: "closing", input: "bad frame (RSV1)", events: [`end ${RSV}`, "closewrite", "timer +5000"], to: "draining" },
   { from: "closing", input: "EOF", events: ["end websocket: socket closed", "timer off", "close"], to: "closed" },
   { from: "closing", input: "send text", events: [], to: "closing", returns: CLOSED },
   { from: "closing", input: "send close frame", events: [], to: "closing", returns: CLOSED },
@@ -200,6 +208,20 @@ const TABLE: Row[] = [
   { from: "closing", input: "fail()", events: [], to: "closing" },
   { from: "closing", input: "tick before the deadline", events: [], to: "closing" },
   { from: "closing", input: "tick at the deadline", events: ["abort"], to: "closed" },
+  // draining: frames are discarded until the peer's EOF
+  { from: "draining", input: "text frame", events: [], to: "draining" },
+  { from: "draining", input: "ping frame", events: [], to: "draining" },
+  { from: "draining", input: "pong frame", events: [], to: "draining" },
+  { from: "draining", input: "close frame 4000", events: [], to: "draining" },
+  { from: "draining", input: "empty close frame", events: [], to: "draining" },
+  { from: "draining", input: "bad frame (RSV1)", events: [], to: "draining" },
+  { from: "draining", input: "EOF", events: ["end websocket: socket closed", "timer off", "close"], to: "closed" },
+  { from: "draining", input: "send text", events: [], to: "draining", returns: CLOSED },
+  { from: "draining", input: "send close frame", events: [], to: "draining", returns: CLOSED },
+  { from: "draining", input: "closewith 4000", events: [], to: "draining" },
+  { from: "draining", input: "fail()", events: [], to: "draining" },
+  { from: "draining", input: "tick before the deadline", events: [], to: "draining" },
+  { from: "draining", input: "tick at the deadline", events: ["abort"], to: "closed" },
   // closed: nothing happens
   ...Object.keys(INPUTS).map((input): Row => ({
     from: "closed",
@@ -227,7 +249,7 @@ for (const role of ["server", "client"] as const) {
       h.ev = [];
       const r = INPUTS[row.input]!(p, h, role);
       const what = `${role}: ${row.from} x ${row.input}`;
-      assert.equal(h.ev, row.events, what);
+      assert.equal(h.ev, row.events.filter((e) => role === "server" || e !== "closewrite"), what);
       assert.is(p.state, row.to, what);
       if (row.returns !== undefined) {
         assert.is(typeof r === "string" ? r : describe(role, r as Buffer[]), row.returns, `${what}: returns`);
@@ -257,7 +279,7 @@ test("a bad frame while the application is busy: failing until it catches up, th
     assert.is(describe(role, p.send("text", "echo: first") as Buffer[]), "text echo: first");
     h.ev = [];
     p.fail();
-    assert.equal(h.ev, ["transmit close 1002", "timer off", "close"], role);
+    assert.equal(h.ev, ["transmit close 1002", ...(role === "server" ? ["closewrite"] : []), "timer +5000"], role);
   }
 });
 
@@ -276,7 +298,7 @@ test("the peer's close code and reason are kept", () => {
 test("messages before a close frame in the same chunk are delivered; bytes after it are not", () => {
   const [p, h] = make("server");
   p.data(Buffer.concat([frame("server", 1, "a"), frame("server", 2, "b"), closeframe("server", 1000), frame("server", 1, "late")]));
-  assert.equal(h.ev, ["message text a", "message binary b", "transmit close 1000", "message close ", "end websocket: closed by peer (1000)", "close"]);
+  assert.equal(h.ev, ["message text a", "message binary b", "transmit close 1000", "message close ", "end websocket: closed by peer (1000)", "closewrite", "timer +5000"]);
 });
 
 test("bytes on loan are parsed like owned ones", () => {
@@ -314,10 +336,34 @@ test("a failure's close reason is cut to 123 bytes at a character boundary", () 
   const [p, h] = make("server");
   p.error(1002, "é".repeat(100));
   assert.ok(h.ev.includes("transmit close 1002"), h.ev.join("; "));
+  assert.is(p.state, "draining");
   const f = Buffer.concat(h.sent);
   assert.is(f[1], 2 + 122, "the code and 61 two-byte characters: a 62nd would pass 123 bytes");
   assert.is(f.subarray(4).toString(), "é".repeat(61));
-  assert.is(p.state, "closed");
+});
+
+test("draining and failing read on but discard, and stop reading past maxpayload + 1 MiB", () => {
+  for (const role of ["server", "client"] as const) {
+    const [p, h] = make(role, { maxpayload: 1000 });
+    p.data(closeframe(role, 1000));
+    h.ev = [];
+    const chunk = Buffer.alloc(256 * 1024);
+    for (let i = 0; i < 4; i++) p.data(chunk); // 1 MiB: within the bound
+    assert.equal(h.ev, [], role);
+    p.borrow(Buffer.alloc(2000), 1001); // 1 MiB + 1001 > 1 MiB + 1000
+    assert.equal(h.ev, ["pause"], role);
+    p.data(chunk);
+    assert.equal(h.ev, ["pause"], `${role}: once`);
+    p.end("End of file");
+    assert.equal(h.ev.slice(1), ["end websocket: socket closed", "timer off", "close"], role);
+    // failing counts too
+    const [q, g] = make(role, { maxpayload: 1000 });
+    g.busy = true;
+    q.data(frame(role, 1, "x", 0x40));
+    g.ev = [];
+    q.data(Buffer.alloc(1024 * 1024 + 1001));
+    assert.equal(g.ev, ["pause"], `${role}: failing`);
+  }
 });
 
 test.run();
