@@ -267,6 +267,22 @@ test("ws client -> our server: 4 MiB in 64-byte fragments, past maxFragments, ge
   }
 }));
 
+test("ws client -> our server with keepalive: ws answers the pings and stays connected; no pong reaches read()", bounded(30_000, async () => {
+  const srv = await oursserver({ pinginterval: 50, pongtimeout: 50 });
+  const peer = await wsclient(srv.url);
+  const s = await accepted(srv);
+  const reading = s.read();
+  for (let i = 0; i < 10; i++) {
+    const [ping] = await peer.pings.recv();
+    assert.is(ping?.toString(), "keepalive", `ping ${i}`);
+  }
+  await peer.send("after ten pings");
+  assert.equal(await reading, ["after ten pings", "text"]);
+  assert.is(peer.ws.readyState, WebSocket.OPEN);
+  peer.ws.close(1000);
+  assert.equal(await peer.closed, [1000, ""]);
+}));
+
 test("ws client -> our server: 50 clients echo 20 messages each", async () => {
   const srv = await oursserver();
   const serving: Promise<void>[] = [];
@@ -447,6 +463,17 @@ test("our client -> ws server: path, query and custom headers; subprotocol", asy
   await c!.close();
   ws.wss.close();
 });
+
+test("our client -> ws server, keepalive on our side: ws answers, the client stays; no pong reaches read()", bounded(30_000, async () => {
+  const ws = await wsserver();
+  const [c, peer] = await ourclient(ws, "/", undefined, { pinginterval: 50, pongtimeout: 50 });
+  const reading = c.read();
+  for (let i = 0; i < 10; i++) assert.is((await peer.pings.recv())[0]?.toString(), "keepalive");
+  assert.ok(c.isalive());
+  await c.close();
+  const [d, err] = await reading;
+  assert.is(d, undefined, `no message, no pong: ${String(err)}`);
+}));
 
 test("our client -> ws server: 50 clients echo 20 messages each", async () => {
   const ws = await wsserver();

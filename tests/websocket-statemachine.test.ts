@@ -90,35 +90,52 @@ class Host implements ProtocolHost {
   now(): number {
     return this.t;
   }
+  /** Move the clock to `t` and tell the protocol. */
+  tick(p: Protocol, t: number): void {
+    this.t = t;
+    p.tick(t);
+  }
 }
 
 function make(role: Role, opts: Partial<ProtocolOptions> = {}): [Protocol, Host] {
   const host = new Host(role);
-  const p = new Protocol({ role, maxpayload: 1 << 20, maxfragments: 16, closetimeout: 5000, autopong: false, ...opts }, host);
+  const p = new Protocol(
+    { role, maxpayload: 1 << 20, maxfragments: 16, closetimeout: 5000, autopong: false, pinginterval: 0, pongtimeout: 500, ...opts },
+    host,
+  );
   return [p, host];
 }
 
 // ---------------------------------------------------------------- the table
 
+// The table runs with keepalive on (a ping after 1000 ms of silence, 500 ms
+// for its answer), so "open" has two conditions: quiet, and a ping out.
+const TABLEOPTS: Partial<ProtocolOptions> = { pinginterval: 1000, pongtimeout: 500 };
+
 type Setup = (p: Protocol, h: Host, role: Role) => void;
 type Input = (p: Protocol, h: Host, role: Role) => unknown;
 
-const SETUPS: Record<ProtocolState, Setup> = {
-  open: () => {},
-  failing: (p, h, r) => {
-    h.busy = true;
-    p.data(frame(r, 1, "hi", 0x40));
-    h.busy = false;
-  },
-  closing: (p) => p.closewith(1000, "bye"),
-  draining: (p, _h, r) => p.data(closeframe(r, 1000)),
-  closed: (p) => p.end("End of file"),
+const SETUPS: Record<string, [ProtocolState, Setup]> = {
+  open: ["open", () => {}],
+  "open, ping out": ["open", (p, h) => h.tick(p, h.timer)],
+  failing: [
+    "failing",
+    (p, h, r) => {
+      h.busy = true;
+      p.data(frame(r, 1, "hi", 0x40));
+      h.busy = false;
+    },
+  ],
+  closing: ["closing", (p) => p.closewith(1000, "bye")],
+  draining: ["draining", (p, _h, r) => p.data(closeframe(r, 1000))],
+  closed: ["closed", (p) => p.end("End of file")],
 };
 
 const INPUTS: Record<string, Input> = {
   "text frame": (p, _h, r) => p.data(frame(r, 1, "hi")),
   "ping frame": (p, _h, r) => p.data(frame(r, 9, "p")),
   "pong frame": (p, _h, r) => p.data(frame(r, 10, "p")),
+  "keepalive pong": (p, _h, r) => p.data(frame(r, 10, "keepalive")),
   "close frame 4000": (p, _h, r) => p.data(closeframe(r, 4000, "x")),
   "empty close frame": (p, _h, r) => p.data(closeframe(r)),
   "bad frame (RSV1)": (p, _h, r) => p.data(frame(r, 1, "hi", 0x40)),
@@ -127,12 +144,12 @@ const INPUTS: Record<string, Input> = {
   "send close frame": (p) => p.send("close", Buffer.from([0x03, 0xe8])),
   "closewith 4000": (p) => p.closewith(4000, "done"),
   "fail()": (p) => p.fail(),
-  "tick before the deadline": (p, h) => p.tick(h.t + 4999),
-  "tick at the deadline": (p, h) => p.tick(h.t + 5000),
+  "tick before the deadline": (p, h) => h.tick(p, h.timer < 0 ? h.t + 1e6 : h.timer - 1),
+  "tick at the deadline": (p, h) => h.tick(p, h.timer < 0 ? h.t + 1e6 : h.timer),
 };
 
 interface Row {
-  from: ProtocolState;
+  from: keyof typeof SETUPS;
   input: keyof typeof INPUTS;
   events: string[];
   to: ProtocolState;
@@ -142,41 +159,50 @@ interface Row {
 
 const CLOSED = "websocket: socket is closed";
 const RSV = "websocket: 1002 RSV1/RSV2/RSV3 set but no extension was negotiated";
+const PEERCLOSE = ["message close x", "end websocket: closed by peer (4000 x)", "closewrite", "timer +5000"];
+const PEERCLOSE0 = ["message close ", "end websocket: closed by peer (1005)", "closewrite", "timer +5000"];
+
+/** The rows of the two open conditions: they differ in their ticks only. */
+function openrows(from: "open" | "open, ping out"): Row[] {
+  return [
+    { from, input: "text frame", events: ["message text hi"], to: "open" },
+    { from, input: "ping frame", events: ["message ping p"], to: "open" },
+    { from, input: "pong frame", events: ["message pong p"], to: "open" },
+    { from, input: "keepalive pong", events: [], to: "open" },
+    { from, input: "close frame 4000", events: ["transmit close 4000", ...PEERCLOSE], to: "draining" },
+    { from, input: "empty close frame", events: ["transmit close (empty)", ...PEERCLOSE0], to: "draining" },
+    // the application has taken every earlier message: the failure goes ahead at once
+    { from, input: "bad frame (RSV1)", events: [`end ${RSV}`, "transmit close 1002", "closewrite", "timer +5000"], to: "draining" },
+    { from, input: "EOF", events: ["end websocket: connection ended without a close frame (End of file)", "timer off", "close"], to: "closed" },
+    { from, input: "send text", events: [], to: "open", returns: "text out" },
+    { from, input: "send close frame", events: ["timer +5000"], to: "closing", returns: "close 1000" },
+    { from, input: "closewith 4000", events: ["transmit close 4000", "timer +5000", "end websocket: socket closed"], to: "closing" },
+    { from, input: "fail()", events: [], to: "open" },
+    { from, input: "tick before the deadline", events: [], to: "open" },
+    from === "open"
+      ? { from, input: "tick at the deadline", events: ["transmit ping keepalive", "timer +500"], to: "open" }
+      : {
+          from,
+          input: "tick at the deadline",
+          events: [
+            "end websocket: 1011 keepalive: no answer to a ping within 500 ms",
+            "transmit close 1011",
+            "closewrite",
+            "timer +5000",
+          ],
+          to: "draining",
+        },
+  ];
+}
 
 // "closewrite" is expected of servers only: a client waits for the server's EOF.
 const TABLE: Row[] = [
-  // open
-  { from: "open", input: "text frame", events: ["message text hi"], to: "open" },
-  { from: "open", input: "ping frame", events: ["message ping p"], to: "open" },
-  { from: "open", input: "pong frame", events: ["message pong p"], to: "open" },
-  {
-    from: "open",
-    input: "close frame 4000",
-    events: ["transmit close 4000", "message close x", "end websocket: closed by peer (4000 x)", "closewrite", "timer +5000"],
-    to: "draining",
-  },
-  {
-    from: "open",
-    input: "empty close frame",
-    events: ["transmit close (empty)", "message close ", "end websocket: closed by peer (1005)", "closewrite", "timer +5000"],
-    to: "draining",
-  },
-  // the application has taken every earlier message: the failure goes ahead at once
-  { from: "open", input: "bad frame (RSV1)", events: [`end ${RSV}`, "transmit close 1002", "closewrite", "timer +5000"], to: "draining" },
-  { from: "open", input: "EOF", events: ["end websocket: connection ended without a close frame (End of file)", "close"], to: "closed" },
-  { from: "open", input: "send text", events: [], to: "open", returns: "text out" },
-  { from: "open", input: "send close frame", events: ["timer +5000"], to: "closing", returns: "close 1000" },
-  { from: "open", input: "closewith 4000", events: ["transmit close 4000", "timer +5000", "end websocket: socket closed"], to: "closing" },
-  { from: "open", input: "fail()", events: [], to: "open" },
-  { from: "open", input: "tick before the deadline", events: [], to: "open" },
-  { from: "open", input: "tick at the deadline", events: [], to: "open" },
+  ...openrows("open"),
+  ...openrows("open, ping out"),
   // failing: nothing more is read; the failure waits for the application (or the deadline)
-  { from: "failing", input: "text frame", events: [], to: "failing" },
-  { from: "failing", input: "ping frame", events: [], to: "failing" },
-  { from: "failing", input: "pong frame", events: [], to: "failing" },
-  { from: "failing", input: "close frame 4000", events: [], to: "failing" },
-  { from: "failing", input: "empty close frame", events: [], to: "failing" },
-  { from: "failing", input: "bad frame (RSV1)", events: [], to: "failing" },
+  ...["text frame", "ping frame", "pong frame", "keepalive pong", "close frame 4000", "empty close frame", "bad frame (RSV1)"].map(
+    (input): Row => ({ from: "failing", input, events: [], to: "failing" }),
+  ),
   { from: "failing", input: "EOF", events: ["end websocket: socket closed", "timer off", "close"], to: "closed" },
   { from: "failing", input: "send text", events: [], to: "failing", returns: "text out" },
   { from: "failing", input: "send close frame", events: ["closewrite", "timer +5000"], to: "draining", returns: "close 1000" },
@@ -184,22 +210,10 @@ const TABLE: Row[] = [
   { from: "failing", input: "fail()", events: ["transmit close 1002", "closewrite", "timer +5000"], to: "draining" },
   { from: "failing", input: "tick before the deadline", events: [], to: "failing" },
   { from: "failing", input: "tick at the deadline", events: ["transmit close 1002", "closewrite", "timer +5000"], to: "draining" },
-  // closing: our close frame is out, the peer's is awaited
-  { from: "closing", input: "text frame", events: [], to: "closing" },
-  { from: "closing", input: "ping frame", events: [], to: "closing" },
-  { from: "closing", input: "pong frame", events: [], to: "closing" },
-  {
-    from: "closing",
-    input: "close frame 4000",
-    events: ["message close x", "end websocket: closed by peer (4000 x)", "closewrite", "timer +5000"],
-    to: "draining",
-  },
-  {
-    from: "closing",
-    input: "empty close frame",
-    events: ["message close ", "end websocket: closed by peer (1005)", "closewrite", "timer +5000"],
-    to: "draining",
-  },
+  // closing: our close frame is out, the peer's is awaited; other frames are dropped
+  ...["text frame", "ping frame", "pong frame", "keepalive pong"].map((input): Row => ({ from: "closing", input, events: [], to: "closing" })),
+  { from: "closing", input: "close frame 4000", events: PEERCLOSE, to: "draining" },
+  { from: "closing", input: "empty close frame", events: PEERCLOSE0, to: "draining" },
   { from: "closing", input: "bad frame (RSV1)", events: [`end ${RSV}`, "closewrite", "timer +5000"], to: "draining" },
   { from: "closing", input: "EOF", events: ["end websocket: socket closed", "timer off", "close"], to: "closed" },
   { from: "closing", input: "send text", events: [], to: "closing", returns: CLOSED },
@@ -209,12 +223,9 @@ const TABLE: Row[] = [
   { from: "closing", input: "tick before the deadline", events: [], to: "closing" },
   { from: "closing", input: "tick at the deadline", events: ["abort"], to: "closed" },
   // draining: frames are discarded until the peer's EOF
-  { from: "draining", input: "text frame", events: [], to: "draining" },
-  { from: "draining", input: "ping frame", events: [], to: "draining" },
-  { from: "draining", input: "pong frame", events: [], to: "draining" },
-  { from: "draining", input: "close frame 4000", events: [], to: "draining" },
-  { from: "draining", input: "empty close frame", events: [], to: "draining" },
-  { from: "draining", input: "bad frame (RSV1)", events: [], to: "draining" },
+  ...["text frame", "ping frame", "pong frame", "keepalive pong", "close frame 4000", "empty close frame", "bad frame (RSV1)"].map(
+    (input): Row => ({ from: "draining", input, events: [], to: "draining" }),
+  ),
   { from: "draining", input: "EOF", events: ["end websocket: socket closed", "timer off", "close"], to: "closed" },
   { from: "draining", input: "send text", events: [], to: "draining", returns: CLOSED },
   { from: "draining", input: "send close frame", events: [], to: "draining", returns: CLOSED },
@@ -233,7 +244,7 @@ const TABLE: Row[] = [
 ];
 
 test("the table names every state with every input", () => {
-  for (const from of Object.keys(SETUPS) as ProtocolState[]) {
+  for (const from of Object.keys(SETUPS)) {
     for (const input of Object.keys(INPUTS)) {
       assert.is(TABLE.filter((r) => r.from === from && r.input === input).length, 1, `${from} x ${input}`);
     }
@@ -243,9 +254,11 @@ test("the table names every state with every input", () => {
 for (const role of ["server", "client"] as const) {
   test(`transition table, ${role}`, () => {
     for (const row of TABLE) {
-      const [p, h] = make(role);
-      SETUPS[row.from](p, h, role);
-      assert.is(p.state, row.from, `setup of ${row.from}`);
+      const [p, h] = make(role, TABLEOPTS);
+      h.timer = p.deadline;
+      const [state, setup] = SETUPS[row.from]!;
+      setup(p, h, role);
+      assert.is(p.state, state, `setup of ${row.from}`);
       h.ev = [];
       const r = INPUTS[row.input]!(p, h, role);
       const what = `${role}: ${row.from} x ${row.input}`;
@@ -280,6 +293,31 @@ test("a bad frame while the application is busy: failing until it catches up, th
     h.ev = [];
     p.fail();
     assert.equal(h.ev, ["transmit close 1002", ...(role === "server" ? ["closewrite"] : []), "timer +5000"], role);
+  }
+});
+
+test("keepalive: any bytes postpone the ping; an answer of any kind clears it; with keepalive off nothing is timed", () => {
+  for (const role of ["server", "client"] as const) {
+    const [p, h] = make(role, { pinginterval: 1000, pongtimeout: 500 });
+    assert.equal(h.ev, [], "nothing is called during construction");
+    assert.is(p.deadline, h.t + 1000, `${role}: the first check is due in pinginterval`);
+    h.timer = p.deadline;
+    p.data(frame(role, 2, "busy"));
+    h.tick(p, h.timer);
+    assert.equal(h.ev, ["message binary busy", "timer +1000"], `${role}: bytes arrived: no ping`);
+    h.ev = [];
+    h.tick(p, h.timer);
+    assert.equal(h.ev, ["transmit ping keepalive", "timer +500"], `${role}: silent: a ping`);
+    h.ev = [];
+    p.data(frame(role, 1, "late but alive")); // not a pong: still proof of life
+    h.tick(p, h.timer);
+    assert.equal(h.ev, ["message text late but alive", "timer +1000"], role);
+    assert.is(p.state, "open");
+    // keepalive off: no timer, and a pong with the keepalive payload is the application's
+    const [q, g] = make(role);
+    assert.is(q.deadline, -1);
+    q.data(frame(role, 10, "keepalive"));
+    assert.equal(g.ev, ["message pong keepalive"], role);
   }
 });
 

@@ -573,6 +573,34 @@ test("in order: an application that never reads on still fails the connection af
   assert.match(String((await s.read())[1]), /1002/);
 }));
 
+test("keepalive: a client that never answers gets a ping, then close 1011 on the deadline; read() says why", bounded(30_000, async () => {
+  const srv = await wsserver({ pinginterval: 100, pongtimeout: 100 });
+  const [raw, s] = await rawclient(srv);
+  const ping = await raw.frame();
+  assert.is(ping.op, 9);
+  assert.is(ping.payload.toString(), "keepalive");
+  assert.is(await raw.closecode(), 1011);
+  const [d, err] = await s.read();
+  assert.is(d, undefined);
+  assert.match(String(err), /^websocket: 1011 keepalive: no answer to a ping within 100 ms$/);
+  await raw.closed;
+}));
+
+test("keepalive: a client that answers every ping stays connected; the pongs never reach read()", bounded(30_000, async () => {
+  const srv = await wsserver({ pinginterval: 50, pongtimeout: 50 });
+  const [raw, s] = await rawclient(srv);
+  const reading = s.read();
+  for (let i = 0; i < 10; i++) {
+    const f = await raw.frame();
+    assert.is(f.op, 9, `ping ${i}`);
+    raw.send(frame(10, f.payload));
+  }
+  raw.send(frame(1, "still here"));
+  assert.equal(await reading, ["still here", "text"]);
+  assert.ok(s.isalive());
+  raw.sock.destroy();
+}));
+
 test("data after the peer's close frame is ignored", async () => {
   const srv = await wsserver();
   const [raw, s] = await rawclient(srv);
@@ -739,6 +767,24 @@ test("client: a failure sends the close frame and waits for the server to end TC
   await c.close(); // the raw server never ends: the client gives up after closeTimeout
   assert.ok(Date.now() - t0 >= 200, `waited for the server (${Date.now() - t0} ms)`);
   await raw.closed;
+  rs.close();
+}));
+
+test("client keepalive: a server that never answers gets a masked ping, then close 1011", bounded(30_000, async () => {
+  const rs = await rawserver();
+  const [c0, err] = await websocket.connect(`ws://127.0.0.1:${rs.port}/`, undefined, { pinginterval: 100, pongtimeout: 100 });
+  assert.ok(c0, err);
+  const c = c0!;
+  const [p] = await rs.peers.recv();
+  const raw = p![0];
+  const ping = await raw.frame();
+  assert.is(ping.op, 9);
+  assert.ok(ping.masked);
+  assert.is(ping.payload.toString(), "keepalive");
+  assert.is(await raw.closecode(), 1011);
+  assert.match(String((await c.read())[1]), /1011 keepalive/);
+  raw.sock.end();
+  await c.close();
   rs.close();
 }));
 

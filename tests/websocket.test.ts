@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import net from "node:net";
 import http from "silly-net-http";
 import type { ListenConf, Server, ServerStream } from "silly-net-http";
-import websocket from "silly-net-websocket";
+import websocket, { DEFAULTS } from "silly-net-websocket";
 import type { ReadResult, Socket, UpgradeOptions } from "silly-net-websocket";
 import channel from "silly-sync-channel";
 import type { Channel } from "silly-sync-channel";
@@ -16,6 +16,7 @@ import task from "silly/task";
 import logger from "silly/logger";
 import { deferred } from "./lib/deferred.js";
 import { nodesocket } from "./lib/nodesocket.js";
+import { bounded } from "./lib/bounded.js";
 
 logger.setlevel(logger.ERROR);
 
@@ -999,6 +1000,14 @@ test("bad options throw (programmer errors)", async () => {
   const s = await accepted(srv2);
   assert.match(await expecterr(s), /End of file|EOF|closed/);
   await s.close();
+  for (const [opts, name] of [[{ pinginterval: -1 }, /pinginterval/], [{ pinginterval: 1.5 }, /pinginterval/], [{ pongtimeout: 0 }, /pongtimeout/]] as const) {
+    const [none, e] = await websocket.connect(srv2.url, undefined, opts);
+    assert.is(none, undefined);
+    assert.match(e!, name);
+    const t = await accepted(srv2);
+    await expecterr(t);
+    await t.close();
+  }
   srv2.close();
 });
 
@@ -1027,6 +1036,50 @@ test("autopong: pings are answered automatically and not returned by read()", as
   await c2.close();
   srv.close();
   srv2.close();
+});
+
+test("keepalive: our clients that answer pings (read loop, or autopong) stay connected; one that never reads is closed with 1011", bounded(30_000, async () => {
+  const srv = await wsserver({ pinginterval: 50, pongtimeout: 50 });
+  const manual = await dial(srv.url);
+  const s1 = await accepted(srv);
+  const auto = await dial(srv.url, undefined, { autopong: true });
+  const s2 = await accepted(srv);
+  const deaf = await dial(srv.url);
+  const s3 = await accepted(srv);
+  const reads = [s1.read(), s2.read()];
+  // The read loop of the seed answers each ping; autopong answers them without a read.
+  for (let i = 0; i < 10; i++) {
+    const [d, t] = await manual.read();
+    assert.is(t, "ping", `ping ${i}`);
+    assert.is(String(d), "keepalive");
+    await manual.write(d, "pong");
+  }
+  // Meanwhile the client that never reads has been dropped by the server.
+  const [none, err] = await s3.read();
+  assert.is(none, undefined);
+  assert.match(String(err), /1011 keepalive/);
+  // The other two are alive: the next message is what their server sockets read (no pong).
+  await manual.write("manual", "text");
+  await auto.write("auto", "text");
+  assert.equal(await reads[0], ["manual", "text"]);
+  assert.equal(await reads[1], ["auto", "text"]);
+  // The deaf client finds the pings, then the close frame, in its queue.
+  for (;;) {
+    const [d, t] = await deaf.read();
+    if (t === "close") {
+      assert.match(String(d), /keepalive/);
+      assert.is(deaf.closecode, 1011);
+      break;
+    }
+    assert.is(t, "ping");
+  }
+  await Promise.all([manual.close(), auto.close(), deaf.close()]);
+  srv.close();
+}));
+
+test("the keepalive defaults: a ping after 20 s of silence, 20 s for the answer", () => {
+  assert.is(DEFAULTS.pinginterval, 20_000);
+  assert.is(DEFAULTS.pongtimeout, 20_000);
 });
 
 test("connect: custom headers reach stream.header; path and query are kept; sock.stream and sock.conn", async () => {

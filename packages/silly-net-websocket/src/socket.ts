@@ -13,6 +13,7 @@ import type { MessageType, ProtocolHost, ProtocolOptions } from "./codec/index.j
 import { clock, schedule } from "./ticker.js";
 import type { Timed } from "./ticker.js";
 import { conntransport } from "./transport.js";
+import { Inbox } from "./inbox.js";
 import type { Transport } from "./transport.js";
 
 export type { MessageType };
@@ -38,51 +39,65 @@ export interface SocketOptions {
   closeTimeout?: number;
   /** Answer pings with pongs automatically instead of returning them from read(). Default false. */
   autopong?: boolean;
+  /**
+   * Keepalive: ping a peer that sent nothing for this long, in ms; 0 turns
+   * keepalive off. Default 20000 for servers, 0 for clients.
+   */
+  pinginterval?: number;
+  /** Keepalive: fail with 1011 when nothing arrives this long after a ping, in ms. Default 20000. */
+  pongtimeout?: number;
 }
 
+/** The default options (`pinginterval` is a server's: a client's is 0). */
 export const DEFAULTS = {
   maxPayload: 16 * 1024 * 1024,
   maxFragments: 1024,
   closeTimeout: 5000,
   autopong: false,
+  pinginterval: 20_000,
+  pongtimeout: 20_000,
 } as const;
 
 /** Unread messages past this many bytes pause the transport until the app reads. */
 const QUEUE_HIGH = 1024 * 1024;
 
-type Entry = [string | Buffer, MessageType];
+
+// Socket flags: one small integer instead of a field each (idle sockets are most sockets).
+/** Unread messages fill the queue: the transport is paused. */
+const PAUSED = 1;
+/** The protocol stopped receiving for good. */
+const STOPPED = 2;
+/** A message went straight to a waiting reader, and read() was not called since. */
+const HANDED = 4;
 
 export class Socket implements ProtocolHost, Timed {
-  /** The underlying tcp or tls connection. */
-  readonly conn: Conn;
   /** The HTTP stream the socket was upgraded from (or connected through). */
   readonly stream: unknown;
 
   readonly #proto: Protocol;
   readonly #io: unknown; // the byte stream, as #tx knows it
   readonly #tx: Transport<unknown>;
-  #queue: Entry[] = NOQUEUE; // an array of its own from the first queued message
-  #qhead = 0;
-  #qbytes = 0;
-  #paused = false; // unread messages fill the queue: the transport is paused
-  #stopped = false; // the protocol stopped receiving for good
+  #inbox: Inbox | undefined = undefined; // unread messages; made when the first one is queued
+  #flags = 0; // PAUSED, STOPPED, HANDED
   #reader: ((r: ReadResult) => void) | undefined = undefined;
   #err: string | undefined = undefined; // set once no more messages will come
-  #handed = false; // a message went straight to a waiting reader, and read() was not called since
   #closers: (() => void)[] | undefined = undefined; // made by close()
-  /** @internal The ticker's. */
-  at = 0;
-  /** @internal The ticker's. */
+  /** @internal The ticker's: the place in its heap. */
   slot = -1;
 
   /** @internal Use websocket.upgrade() or websocket.connect(). */
   constructor(conn: Conn, role: "server" | "client", opts: SocketOptions | undefined, stream: unknown) {
-    this.conn = conn;
     this.stream = stream;
     this.#io = conn;
     this.#tx = conntransport as Transport<unknown>;
     this.#proto = new Protocol(protocoloptions(role, opts), this);
+    schedule(this); // the first keepalive check, if any
     this.#tx.takeover(conn, this.#proto);
+  }
+
+  /** The underlying tcp or tls connection. */
+  get conn(): Conn {
+    return this.#tx.conn(this.#io);
   }
 
   /** The received close code (1005 when the peer's close frame had none), once a close frame arrived. */
@@ -102,16 +117,15 @@ export class Socket implements ProtocolHost, Timed {
     const r = this.#reader;
     if (r !== undefined) {
       this.#reader = undefined;
-      this.#handed = true;
+      this.#flags |= HANDED;
       r([data, type] as ReadResult);
       return;
     }
-    if (this.#queue === NOQUEUE) this.#queue = [];
-    this.#queue.push([data, type]);
-    this.#qbytes += data.length;
+    const q = (this.#inbox ??= new Inbox());
+    q.push([data, type]);
     // (Once closing, nothing more is queued but the peer's close frame, and the
     // peer's EOF must still be read.)
-    if (this.#qbytes > QUEUE_HIGH && !this.#paused && this.#proto.state === "open") this.#flow(true);
+    if (q.bytes > QUEUE_HIGH && (this.#flags & PAUSED) === 0 && this.#proto.state === "open") this.#flow(true);
   }
 
   /** @internal No more messages will arrive: the queue drains, then reads get `err`. */
@@ -119,15 +133,20 @@ export class Socket implements ProtocolHost, Timed {
     if (this.#err !== undefined) return;
     this.#err = err;
     const r = this.#reader;
-    if (r !== undefined && this.#qhead === this.#queue.length) {
+    if (r !== undefined && this.#drained()) {
       this.#reader = undefined;
       r([undefined, err]);
     }
   }
 
+  /** No message is queued. */
+  #drained(): boolean {
+    return this.#inbox === undefined || this.#inbox.empty;
+  }
+
   /** @internal */
   caughtup(): boolean {
-    return this.#qhead === this.#queue.length && !this.#handed;
+    return this.#drained() && (this.#flags & HANDED) === 0;
   }
 
   /** @internal */
@@ -142,14 +161,14 @@ export class Socket implements ProtocolHost, Timed {
 
   /** @internal */
   pause(): void {
-    this.#stopped = true;
+    this.#flags |= STOPPED;
     this.#tx.flowing(this.#io, false);
   }
 
   /** Pause the transport for a full queue, or resume it (unless the protocol stopped it). */
   #flow(paused: boolean): void {
-    this.#paused = paused;
-    if (!this.#stopped) this.#tx.flowing(this.#io, !paused);
+    this.#flags = paused ? this.#flags | PAUSED : this.#flags & ~PAUSED;
+    if ((this.#flags & STOPPED) === 0) this.#tx.flowing(this.#io, !paused);
   }
 
   /** @internal */
@@ -161,9 +180,14 @@ export class Socket implements ProtocolHost, Timed {
     if (cs !== undefined) for (const c of cs) c();
   }
 
-  /** @internal */
-  settimer(at: number): void {
-    schedule(this, at);
+  /** @internal The protocol's deadline changed (it is `at`). */
+  settimer(): void {
+    schedule(this);
+  }
+
+  /** @internal The ticker's: the protocol's deadline. */
+  get at(): number {
+    return this.#proto.deadline;
   }
 
   /** @internal */
@@ -184,16 +208,11 @@ export class Socket implements ProtocolHost, Timed {
    */
   read(): Promise<ReadResult> {
     if (this.#reader !== undefined) return Promise.resolve([undefined, "websocket: another read is pending"]);
-    this.#handed = false;
-    if (this.#qhead < this.#queue.length) {
-      const e = this.#queue[this.#qhead]!;
-      this.#queue[this.#qhead++] = undefined as never;
-      this.#qbytes -= e[0].length;
-      if (this.#qhead === this.#queue.length) {
-        this.#queue = NOQUEUE; // an idle socket keeps no array
-        this.#qhead = 0;
-      }
-      if (this.#paused && this.#qbytes <= QUEUE_HIGH / 2) this.#flow(false);
+    this.#flags &= ~HANDED;
+    const q = this.#inbox;
+    if (q !== undefined && !q.empty) {
+      const e = q.shift();
+      if ((this.#flags & PAUSED) !== 0 && q.bytes <= QUEUE_HIGH / 2) this.#flow(false);
       return Promise.resolve(e as ReadResult);
     }
     if (this.#err !== undefined) {
@@ -250,7 +269,7 @@ export class Socket implements ProtocolHost, Timed {
     if (proto.state === "closed") return Promise.resolve();
     // The peer's close frame may sit behind unread messages: read on (data
     // after our close frame is dropped, so the queue no longer grows).
-    if (this.#paused) this.#flow(false);
+    if ((this.#flags & PAUSED) !== 0) this.#flow(false);
     return new Promise<void>((resolve) => (this.#closers ??= []).push(resolve));
   }
 
@@ -261,8 +280,6 @@ export class Socket implements ProtocolHost, Timed {
 }
 
 const EMPTY = Buffer.alloc(0);
-/** The queue of every socket with nothing queued: never pushed to (onmessage swaps in an array first). */
-const NOQUEUE: Entry[] = [];
 /** Idle sockets are most sockets: those with default options share one options object per role. */
 const DEFAULT_SERVER = resolve("server", {});
 const DEFAULT_CLIENT = resolve("client", {});
@@ -279,9 +296,14 @@ function resolve(role: "server" | "client", o: SocketOptions): Readonly<Protocol
     maxfragments: o.maxFragments ?? DEFAULTS.maxFragments,
     closetimeout: o.closeTimeout ?? DEFAULTS.closeTimeout,
     autopong: o.autopong ?? DEFAULTS.autopong,
+    pinginterval: o.pinginterval ?? (role === "server" ? DEFAULTS.pinginterval : 0),
+    pongtimeout: o.pongtimeout ?? DEFAULTS.pongtimeout,
   };
-  for (const [k, v] of [["maxPayload", r.maxpayload], ["maxFragments", r.maxfragments], ["closeTimeout", r.closetimeout]] as const) {
+  for (const [k, v] of [["maxPayload", r.maxpayload], ["maxFragments", r.maxfragments], ["closeTimeout", r.closetimeout], ["pongtimeout", r.pongtimeout]] as const) {
     if (!Number.isSafeInteger(v) || v <= 0) throw new RangeError(`websocket: option ${k} must be a positive integer, got ${String(v)}`);
+  }
+  if (!Number.isSafeInteger(r.pinginterval) || r.pinginterval < 0) {
+    throw new RangeError(`websocket: option pinginterval must be an integer >= 0, got ${String(r.pinginterval)}`);
   }
   if (typeof r.autopong !== "boolean") throw new TypeError("websocket: option autopong must be a boolean");
   return Object.freeze(r);

@@ -1,12 +1,12 @@
 // One timer for the deadlines of every socket: a binary min-heap ordered by
 // deadline, and a single unref'd Node.js timer set for the earliest one.
-// A socket costs two numbers (its deadline and its place in the heap) instead
-// of a Timeout object of its own: most sockets are idle, and each one has a
+// A socket costs a slot in the heap and a number (its place in it) instead of
+// a Timeout object of its own: most sockets are idle, and each one has a
 // keepalive deadline.
 
 export interface Timed {
-  /** The deadline in ms on clock(), while scheduled. */
-  at: number;
+  /** The deadline in ms on clock(); < 0 for none. Each change must be followed by schedule(). */
+  readonly at: number;
   /** The place in the heap, or -1 when not scheduled. */
   slot: number;
   /** The deadline passed. */
@@ -18,16 +18,24 @@ let timer: NodeJS.Timeout | undefined = undefined;
 let armed = Infinity; // the deadline `timer` was set for
 let firing = false; // fire() arms once at its end, whatever its callbacks schedule
 
-/** The clock deadlines are in: ms, monotonic. */
+/**
+ * The clock deadlines are in: whole ms, monotonic. Whole numbers stay small
+ * integers in the objects that keep them (a fraction would cost a boxed
+ * number per deadline and connection).
+ */
 export function clock(): number {
-  return performance.now();
+  return Math.floor(performance.now());
 }
 
-/** Have `t.ontime(now)` called once clock() >= at; `at` < 0 cancels. Replaces an earlier deadline. */
-export function schedule(t: Timed, at: number): void {
+/**
+ * Have `t.ontime(now)` called once clock() >= t.at; call it again whenever
+ * t.at changes (a negative one cancels). A deadline is served once: it is out
+ * of the heap by the time ontime runs.
+ */
+export function schedule(t: Timed): void {
   if (t.slot >= 0) remove(t);
+  const at = t.at;
   if (at < 0) return;
-  t.at = at;
   t.slot = heap.length;
   heap.push(t);
   up(t.slot);

@@ -8,6 +8,8 @@ import { abort, closewrite, flowing, takeover, writeinto } from "silly/net/proto
 import type { Consumer, Encoder } from "silly/net/protocol";
 
 export interface Transport<T> {
+  /** The tcp or tls connection the stream runs over (sock.conn). */
+  conn(io: T): Conn;
   /** Deliver every byte from now on to `consumer` (see protocol.takeover). */
   takeover(io: T, consumer: Consumer): void;
   /** Pause (false) or resume (true) that delivery. */
@@ -29,6 +31,7 @@ export interface Transport<T> {
 
 /** A tcp or tls Conn as a Transport. */
 export const conntransport: Transport<Conn> = {
+  conn: (conn) => conn,
   takeover,
   flowing,
   write: (conn, data) => conn.write(data),

@@ -72,6 +72,37 @@ function headerlen(b1: number): number {
   return 2 + (l7 < 126 ? 0 : l7 === 126 ? 2 : 8) + ((b1 & 0x80) >>> 5);
 }
 
+/** What a parser derives from its options: shared by every parser made with the same options object. */
+interface Limits {
+  readonly server: boolean;
+  readonly maxpayload: number;
+  // maxPayload capped at what a Buffer / a string can hold, so even
+  // `maxPayload: Infinity` fails with 1009 instead of throwing from push.
+  readonly maxbytes: number;
+  readonly maxtext: number;
+  readonly maxfragments: number;
+  readonly slicing: boolean;
+}
+
+const limitsof = new WeakMap<ParserOptions, Limits>();
+
+function limits(opts: ParserOptions): Limits {
+  let l = limitsof.get(opts);
+  if (l === undefined) {
+    const maxbytes = Math.min(opts.maxPayload, constants.MAX_LENGTH);
+    l = {
+      server: opts.role === "server",
+      maxpayload: opts.maxPayload,
+      maxbytes,
+      maxtext: Math.min(maxbytes, constants.MAX_STRING_LENGTH),
+      maxfragments: opts.maxFragments,
+      slicing: opts.sliceText === true,
+    };
+    limitsof.set(opts, l);
+  }
+  return l;
+}
+
 /** `b[s..e)` as a Buffer, without a new view when it already is the whole of `b`. */
 function view(b: Buffer, s: number, e: number): Buffer {
   return s === 0 && e === b.length ? b : b.subarray(s, e);
@@ -81,16 +112,12 @@ function view(b: Buffer, s: number, e: number): Buffer {
  * Incremental frame parser. `push` unmasks payloads in place. A chunk pushed
  * as its own becomes the parser's: messages may be views into it, so the
  * caller must not reuse its memory. A chunk pushed on loan is only read
- * during the call (what is kept is copied).
+ * during the call (what is kept is copied). Parsers made with the same
+ * options object share what they derive from it (pass one object to many
+ * parsers: idle connections are the common case, and each field counts).
  */
 export class FrameParser {
-  private readonly server: boolean;
-  private readonly maxpayload: number;
-  // maxPayload capped at what a Buffer / a string can hold, so even
-  // `maxPayload: Infinity` fails with 1009 instead of throwing from push.
-  private readonly maxbytes: number;
-  private readonly maxtext: number;
-  private readonly maxfragments: number;
+  private readonly limits: Limits;
   private readonly sink: ParserSink;
   private dead = false;
   private loan: Buffer | undefined = undefined; // the chunk being parsed, when it is on loan
@@ -120,20 +147,14 @@ export class FrameParser {
 
   // sliceText: ASCII text frames decoded but not yet delivered, as [start, end)
   // pairs in `runb`. Delivered (flushed) before any other event and at the end of push.
-  private readonly slicing: boolean;
   private runb: Buffer | undefined = undefined;
   private readonly runs: Int32Array;
   private nrun = 0;
 
   constructor(opts: ParserOptions, sink: ParserSink) {
-    this.server = opts.role === "server";
-    this.maxpayload = opts.maxPayload;
-    this.maxbytes = Math.min(opts.maxPayload, constants.MAX_LENGTH);
-    this.maxtext = Math.min(this.maxbytes, constants.MAX_STRING_LENGTH);
-    this.maxfragments = opts.maxFragments;
+    this.limits = limits(opts);
     this.sink = sink;
-    this.slicing = opts.sliceText === true;
-    this.runs = this.slicing ? new Int32Array(2 * RUN_MAX) : NORUNS;
+    this.runs = this.limits.slicing ? new Int32Array(2 * RUN_MAX) : NORUNS;
   }
 
   /** True once an error was reported or `stop` was called. */
@@ -323,8 +344,9 @@ export class FrameParser {
       return this.fail(1002, "new data frame while a fragmented message is in progress");
     }
     const masked = (b1 & 0x80) !== 0;
-    if (masked !== this.server) {
-      return this.fail(1002, this.server ? "unmasked frame from a client" : "masked frame from a server");
+    const server = this.limits.server;
+    if (masked !== server) {
+      return this.fail(1002, server ? "unmasked frame from a client" : "masked frame from a server");
     }
     this.op = op;
     this.fin = fin;
@@ -349,15 +371,16 @@ export class FrameParser {
       p += 8;
     }
     const op = this.op;
+    const l = this.limits;
     if (op === OP_CONTINUATION) {
-      if (this.nfrag >= this.maxfragments) {
-        return this.fail(1009, `message has more than ${this.maxfragments} fragments`);
+      if (this.nfrag >= l.maxfragments) {
+        return this.fail(1009, `message has more than ${l.maxfragments} fragments`);
       }
-      if (plen > (this.mop === OP_TEXT ? this.maxtext : this.maxbytes) - this.total) {
-        return this.fail(1009, `message exceeds maxPayload (${this.maxpayload} bytes)`);
+      if (plen > (this.mop === OP_TEXT ? l.maxtext : l.maxbytes) - this.total) {
+        return this.fail(1009, `message exceeds maxPayload (${l.maxpayload} bytes)`);
       }
-    } else if (plen > (op === OP_TEXT ? this.maxtext : this.maxbytes)) {
-      return this.fail(1009, `frame payload of ${plen} bytes exceeds maxPayload (${this.maxpayload} bytes)`);
+    } else if (plen > (op === OP_TEXT ? l.maxtext : l.maxbytes)) {
+      return this.fail(1009, `frame payload of ${plen} bytes exceeds maxPayload (${l.maxpayload} bytes)`);
     }
     this.plen = plen;
     this.key = this.masked ? keyat(b, p) : 0;
@@ -372,7 +395,7 @@ export class FrameParser {
       // ASCII in one pass; ASCII decodes as latin1 with no further validation.
       const ascii = this.masked ? unmaskascii(b, s, e, this.key) : e - s < 128 && isascii(b, s, e);
       if (ascii) {
-        if (this.slicing && e - s <= 125) this.defer(b, s, e);
+        if (this.limits.slicing && e - s <= 125) this.defer(b, s, e);
         else this.emit("text", decodeascii(b, s, e));
       } else if (isvalidutf8(b, s, e)) this.emit("text", decodeutf8(b, s, e));
       else this.fail(1007, "invalid UTF-8 in text message");

@@ -25,10 +25,17 @@
 // Every wait in the closing states is bounded by closetimeout: past it the
 // transport is aborted.
 //
+// Keepalive (while open, when pinginterval > 0): every pinginterval the
+// protocol checks whether any byte arrived since the last check. If none did,
+// it sends a ping, and if nothing at all arrives within pongtimeout after it,
+// the connection fails with 1011. Any byte is proof of life (a pong may queue
+// behind a large message); the pongs that answer these pings (payload
+// "keepalive") are not handed on.
+//
 // The protocol's input methods (data, borrow, end) have the shape of a
 // silly/net/protocol Consumer, so a conn can feed it directly.
 import { FrameParser, encodemessage, stagedsize } from "./frame.js";
-import type { MessageType, ParserSink } from "./frame.js";
+import type { MessageType, ParserOptions, ParserSink } from "./frame.js";
 import { decodeclose, encodeclose } from "./closecode.js";
 
 export type ProtocolState = "open" | "failing" | "closing" | "draining" | "closed";
@@ -43,6 +50,10 @@ export interface ProtocolOptions {
   closetimeout: number;
   /** Answer pings with pongs instead of handing them to the application. */
   autopong: boolean;
+  /** Keepalive: ping a peer silent for this long, in ms; 0 for none. */
+  pinginterval: number;
+  /** Keepalive: fail with 1011 when nothing arrives this long after a ping, in ms. */
+  pongtimeout: number;
 }
 
 /** What the protocol asks of its host. The calls never re-enter the protocol. */
@@ -67,13 +78,21 @@ export interface ProtocolHost {
   pause(): void;
   /** Close the transport: gracefully (queued bytes first) or, with `abort`, at once. */
   closetransport(abort: boolean): void;
-  /** Call tick(now) once now >= at (ms on the host's clock); -1 cancels. */
+  /** Call tick(now) once now >= at (ms on the host's clock; also in `deadline`); -1 cancels. */
   settimer(at: number): void;
   /** The host's clock, in ms; read only when a deadline is set. */
   now(): number;
 }
 
 const EMPTY = Buffer.alloc(0);
+/** Keepalive: bytes arrived since the last check. */
+const HEARD = 1;
+/** Keepalive: a ping awaits an answer. */
+const PINGING = 2;
+/** The payload of keepalive pings: their pongs are recognized by it. */
+const KEEPALIVE = Buffer.from("keepalive");
+/** A server's keepalive ping frame (unmasked), the same bytes for every connection. */
+const SERVER_PING = encodemessage("ping", KEEPALIVE, false);
 /** After a failure, read at most maxpayload + this many bytes waiting for the peer's EOF. */
 const LINGER_SLACK = 1024 * 1024;
 
@@ -85,38 +104,65 @@ function closereason(why: string): string {
   return s;
 }
 
+/** The parser options of a protocol's options, one object for each: parsers made from it share their limits. */
+const parseropts = new WeakMap<Readonly<ProtocolOptions>, ParserOptions>();
+
+function parseroptions(o: Readonly<ProtocolOptions>): ParserOptions {
+  let p = parseropts.get(o);
+  if (p === undefined) {
+    p = { role: o.role, maxPayload: o.maxpayload, maxFragments: o.maxfragments };
+    parseropts.set(o, p);
+  }
+  return p;
+}
+
 export class Protocol implements ParserSink {
   state: ProtocolState = "open";
   /** The peer's close code (1005 when its close frame had none), once its close frame arrived. */
-  closecode: number | undefined = undefined;
+  get closecode(): number | undefined {
+    return this.peer?.code;
+  }
   /** The peer's close reason, once its close frame arrived. */
-  closereason: string | undefined = undefined;
+  get closereason(): string | undefined {
+    return this.peer?.reason;
+  }
 
+  // Few fields, and numbers that stay small integers: every idle connection has one of these.
   private readonly parser: FrameParser;
-  private readonly mask: boolean;
-  private deadline = -1;
-  private failcode = 0; // the failure waiting in state "failing"
-  private failreason = "";
+  /** When tick(now) is next needed, on the host's clock; -1 for never. */
+  deadline = -1;
+  private failure: Buffer | undefined = undefined; // the close payload waiting in state "failing"
   private discarded = 0; // bytes read and dropped since the parser stopped
+  private peer: { code: number; reason: string } | undefined = undefined; // the peer's close frame
+  private ka = 0; // keepalive: HEARD | PINGING
 
   constructor(
     private readonly opts: Readonly<ProtocolOptions>,
     private readonly host: ProtocolHost,
   ) {
-    this.mask = opts.role === "client";
-    this.parser = new FrameParser({ role: opts.role, maxPayload: opts.maxpayload, maxFragments: opts.maxfragments }, this);
+    this.parser = new FrameParser(parseroptions(opts), this);
+    // The first keepalive check. (Set, not announced: the host schedules the
+    // deadline a new protocol has; no host call runs during construction.)
+    if (opts.pinginterval > 0) this.deadline = host.now() + opts.pinginterval;
+  }
+
+  /** Clients mask their frames. */
+  private get mask(): boolean {
+    return this.opts.role === "client";
   }
 
   // ---- bytes in (the shape of a Consumer) ----
 
   /** Bytes from the peer; the chunk becomes the protocol's (messages may be views into it). */
   data(chunk: Buffer): void {
+    this.ka |= HEARD;
     if (this.parser.stopped) this.discard(chunk.length);
     else this.parser.push(chunk);
   }
 
   /** Bytes from the peer in `buf[0..n)`, on loan for the duration of the call. */
   borrow(buf: Buffer, n: number): void {
+    this.ka |= HEARD;
     if (this.parser.stopped) this.discard(n);
     else this.parser.push(buf, true, n);
   }
@@ -150,6 +196,7 @@ export class Protocol implements ParserSink {
       this.host.transmit(encodemessage("pong", data, this.mask));
       return;
     }
+    if (type === "pong" && this.opts.pinginterval > 0 && KEEPALIVE.equals(data as Buffer)) return; // the answer to our keepalive
     this.host.onmessage(type, data);
   }
 
@@ -163,8 +210,7 @@ export class Protocol implements ParserSink {
     }
     if (this.state !== "open") return;
     this.state = "failing";
-    this.failcode = code;
-    this.failreason = closereason(reason);
+    this.failure = encodeclose(code, closereason(reason));
     const now = this.host.caughtup();
     this.host.onend(`websocket: ${code} ${reason}`);
     if (now) this.fail();
@@ -177,7 +223,7 @@ export class Protocol implements ParserSink {
    */
   fail(): void {
     if (this.state !== "failing") return;
-    this.host.transmit(encodemessage("close", encodeclose(this.failcode, this.failreason), this.mask));
+    this.host.transmit(encodemessage("close", this.failure as Buffer, this.mask));
     this.drain();
   }
 
@@ -186,8 +232,7 @@ export class Protocol implements ParserSink {
     const c = decodeclose(payload); // the parser checked it
     if (!c.ok) return;
     this.parser.stop(); // nothing after a close frame counts
-    this.closecode = c.code;
-    this.closereason = c.reason;
+    this.peer = c;
     // Echo the close so the handshake completes even before the app reacts.
     if (this.state === "open") this.host.transmit(encodemessage("close", c.code === 1005 ? EMPTY : encodeclose(c.code, ""), this.mask));
     this.host.onmessage("close", c.reason);
@@ -263,10 +308,37 @@ export class Protocol implements ParserSink {
   tick(now: number): void {
     if (this.deadline < 0 || now < this.deadline) return;
     this.deadline = -1;
+    if (this.state === "open") this.keepalive(now);
     // The application did not get to the failure in time: fail anyway.
-    if (this.state === "failing") this.fail();
+    else if (this.state === "failing") this.fail();
     // The closing handshake took too long: drop the transport, queued bytes and all.
     else if (this.state === "closing" || this.state === "draining") this.close(true);
+  }
+
+  /** A keepalive check: ping a silent peer; fail one silent since the last ping. */
+  private keepalive(now: number): void {
+    const ka = this.ka;
+    this.ka = 0;
+    if ((ka & HEARD) !== 0) {
+      this.settimer(now + this.opts.pinginterval);
+    } else if ((ka & PINGING) !== 0) {
+      this.abandon(1011, `keepalive: no answer to a ping within ${this.opts.pongtimeout} ms`);
+    } else {
+      this.ka = PINGING;
+      this.host.transmit(this.mask ? encodemessage("ping", KEEPALIVE, true) : SERVER_PING);
+      this.settimer(now + this.opts.pongtimeout);
+    }
+  }
+
+  /**
+   * Fail the connection on our side's initiative (no bad frame to keep in
+   * order): the close frame goes out now and reads end with the reason.
+   */
+  private abandon(code: number, reason: string): void {
+    this.parser.stop();
+    this.host.onend(`websocket: ${code} ${reason}`);
+    this.host.transmit(encodemessage("close", encodeclose(code, closereason(reason)), this.mask));
+    this.drain();
   }
 
   private settimer(at: number): void {
