@@ -3,7 +3,7 @@
 // state and every input: the events the protocol emits and the state it ends in.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { Protocol } from "../packages/silly-net-websocket/src/codec/index.js";
+import { Budget, Protocol } from "../packages/silly-net-websocket/src/codec/index.js";
 import type { MessageType, ProtocolHost, ProtocolOptions, ProtocolState } from "../packages/silly-net-websocket/src/codec/index.js";
 
 type Role = "server" | "client";
@@ -16,7 +16,8 @@ function frame(role: Role, op: number, payload: Buffer | string = Buffer.alloc(0
   const mask = role === "server";
   const head = [0x80 | b0extra | op];
   if (p.length < 126) head.push((mask ? 0x80 : 0) | p.length);
-  else head.push((mask ? 0x80 : 0) | 126, p.length >> 8, p.length & 255);
+  else if (p.length < 65536) head.push((mask ? 0x80 : 0) | 126, p.length >> 8, p.length & 255);
+  else head.push((mask ? 0x80 : 0) | 127, 0, 0, 0, 0, p.length >>> 24, (p.length >> 16) & 255, (p.length >> 8) & 255, p.length & 255);
   const body = Buffer.from(p);
   if (mask) for (let i = 0; i < body.length; i++) body[i]! ^= KEY[i & 3]!;
   return Buffer.concat([Buffer.from(head), Buffer.from(mask ? KEY : []), body]);
@@ -100,7 +101,18 @@ class Host implements ProtocolHost {
 function make(role: Role, opts: Partial<ProtocolOptions> = {}): [Protocol, Host] {
   const host = new Host(role);
   const p = new Protocol(
-    { role, maxpayload: 1 << 20, maxfragments: 16, closetimeout: 5000, autopong: false, pinginterval: 0, pongtimeout: 500, ...opts },
+    {
+      role,
+      maxpayload: 1 << 20,
+      maxfragments: 16,
+      closetimeout: 5000,
+      autopong: false,
+      pinginterval: 0,
+      pongtimeout: 500,
+      stalltimeout: 0,
+      budget: new Budget(1 << 30),
+      ...opts,
+    },
     host,
   );
   return [p, host];
@@ -108,9 +120,10 @@ function make(role: Role, opts: Partial<ProtocolOptions> = {}): [Protocol, Host]
 
 // ---------------------------------------------------------------- the table
 
-// The table runs with keepalive on (a ping after 1000 ms of silence, 500 ms
-// for its answer), so "open" has two conditions: quiet, and a ping out.
-const TABLEOPTS: Partial<ProtocolOptions> = { pinginterval: 1000, pongtimeout: 500 };
+// The table runs with keepalive on (checks every 1000 ms: a ping after one
+// silent check, a failure after another), so "open" has two conditions:
+// quiet, and a ping out. (Stalls and the budget have tests of their own below.)
+const TABLEOPTS: Partial<ProtocolOptions> = { pinginterval: 1000, pongtimeout: 1000, stalltimeout: 3000 };
 
 type Setup = (p: Protocol, h: Host, role: Role) => void;
 type Input = (p: Protocol, h: Host, role: Role) => unknown;
@@ -180,12 +193,12 @@ function openrows(from: "open" | "open, ping out"): Row[] {
     { from, input: "fail()", events: [], to: "open" },
     { from, input: "tick before the deadline", events: [], to: "open" },
     from === "open"
-      ? { from, input: "tick at the deadline", events: ["transmit ping keepalive", "timer +500"], to: "open" }
+      ? { from, input: "tick at the deadline", events: ["transmit ping keepalive", "timer +1000"], to: "open" }
       : {
           from,
           input: "tick at the deadline",
           events: [
-            "end websocket: 1011 keepalive: no answer to a ping within 500 ms",
+            "end websocket: 1011 keepalive: no answer to a ping within 1000 ms",
             "transmit close 1011",
             "closewrite",
             "timer +5000",
@@ -298,7 +311,7 @@ test("a bad frame while the application is busy: failing until it catches up, th
 
 test("keepalive: any bytes postpone the ping; an answer of any kind clears it; with keepalive off nothing is timed", () => {
   for (const role of ["server", "client"] as const) {
-    const [p, h] = make(role, { pinginterval: 1000, pongtimeout: 500 });
+    const [p, h] = make(role, { pinginterval: 1000, pongtimeout: 1000 });
     assert.equal(h.ev, [], "nothing is called during construction");
     assert.is(p.deadline, h.t + 1000, `${role}: the first check is due in pinginterval`);
     h.timer = p.deadline;
@@ -307,7 +320,7 @@ test("keepalive: any bytes postpone the ping; an answer of any kind clears it; w
     assert.equal(h.ev, ["message binary busy", "timer +1000"], `${role}: bytes arrived: no ping`);
     h.ev = [];
     h.tick(p, h.timer);
-    assert.equal(h.ev, ["transmit ping keepalive", "timer +500"], `${role}: silent: a ping`);
+    assert.equal(h.ev, ["transmit ping keepalive", "timer +1000"], `${role}: silent: a ping`);
     h.ev = [];
     p.data(frame(role, 1, "late but alive")); // not a pong: still proof of life
     h.tick(p, h.timer);
@@ -318,6 +331,102 @@ test("keepalive: any bytes postpone the ping; an answer of any kind clears it; w
     assert.is(q.deadline, -1);
     q.data(frame(role, 10, "keepalive"));
     assert.equal(g.ev, ["message pong keepalive"], role);
+  }
+});
+
+/** A frame of `op` with `payload`, split: its first `cut` bytes, and the rest. */
+function split(role: Role, op: number, payload: Buffer, cut: number, fin = true): [Buffer, Buffer] {
+  const f = frame(role, op, payload);
+  if (!fin) f[0]! &= 0x7f;
+  return [f.subarray(0, cut), f.subarray(cut)];
+}
+
+test("stalls: an unfinished frame that makes no progress for stalltimeout fails with 1008; progress resets the count", () => {
+  for (const role of ["server", "client"] as const) {
+    const budget = new Budget(1 << 30);
+    const [p, h] = make(role, { stalltimeout: 1000, budget }); // keepalive off: checks only while unfinished
+    const [head, rest] = split(role, 2, Buffer.alloc(1000, 7), 300);
+    p.data(head);
+    assert.equal(h.ev, ["timer +1000"], `${role}: the unfinished frame is checked`);
+    assert.ok(budget.used > 0, "what it holds is counted");
+    h.ev = [];
+    h.tick(p, h.timer); // it moved since it began: no failure
+    assert.equal(h.ev, ["timer +1000"], role);
+    h.ev = [];
+    p.data(rest.subarray(0, 100)); // progress
+    h.tick(p, h.timer);
+    assert.equal(h.ev, ["timer +1000"], `${role}: progress`);
+    h.ev = [];
+    h.tick(p, h.timer); // none for a whole period
+    assert.equal(h.ev, ["end websocket: 1008 a message made no progress for 1000 ms", "transmit close 1008", "closewrite", "timer +5000"].filter((e) => role === "server" || e !== "closewrite"), role);
+    assert.is(budget.used, 0, "released");
+    // a message that completes stops the checks
+    const [q, g] = make(role, { stalltimeout: 1000 });
+    const [a, b] = split(role, 1, Buffer.from("hello"), 3);
+    q.data(a);
+    q.data(b);
+    g.ev = [];
+    g.tick(q, g.timer);
+    assert.equal(g.ev, [], `${role}: nothing unfinished, nothing timed`);
+  }
+});
+
+test("stalls: pongs between the fragments of a stalled message are no progress; fragments are", () => {
+  for (const role of ["server", "client"] as const) {
+    const [p, h] = make(role, { stalltimeout: 2000, pinginterval: 1000, pongtimeout: 1000 });
+    h.timer = p.deadline;
+    const first = frame(role, 2, Buffer.alloc(10, 1));
+    first[0]! &= 0x7f; // FIN = 0
+    p.data(first);
+    for (let i = 0; i < 2; i++) {
+      h.tick(p, h.timer);
+      p.data(frame(role, 10, "keepalive")); // answers keepalive, moves nothing
+    }
+    h.ev = [];
+    h.tick(p, h.timer);
+    assert.match(h.ev[0]!, /1008 a message made no progress for 2000 ms/, role);
+    // fragments keep it going (a fresh first frame: the parser unmasked the other in place)
+    const [q, g] = make(role, { stalltimeout: 1000 });
+    const again = frame(role, 2, Buffer.alloc(10, 1));
+    again[0]! &= 0x7f;
+    q.data(again);
+    for (let i = 0; i < 5; i++) {
+      g.tick(q, g.timer);
+      const mid = frame(role, 0, Buffer.alloc(10, 2));
+      mid[0]! &= 0x7f;
+      q.data(mid);
+    }
+    q.data(frame(role, 0, Buffer.alloc(10, 3)));
+    assert.equal(g.ev.filter((e) => !e.startsWith("timer")), ["message binary " + Buffer.concat([Buffer.alloc(10, 1), ...Array(5).fill(Buffer.alloc(10, 2)), Buffer.alloc(10, 3)]).toString()], role);
+    assert.is(q.state, "open");
+  }
+});
+
+test("budget: a message over 64 KiB that grows past the shared budget fails with 1009; small ones pass; finished ones release", () => {
+  for (const role of ["server", "client"] as const) {
+    const budget = new Budget(200 * 1024);
+    const [a, ha] = make(role, { budget });
+    const [b, hb] = make(role, { budget });
+    const [c, hc] = make(role, { budget });
+    const big = Buffer.alloc(300 * 1024, 5);
+    const [a1, a2] = split(role, 2, big, 150 * 1024);
+    a.data(a1);
+    assert.ok(budget.used > 140 * 1024 && budget.used < 150 * 1024, `${budget.used}`);
+    const [b1, b2] = split(role, 2, Buffer.alloc(100 * 1024, 6), 40 * 1024);
+    b.data(b1); // 40 KiB: under the floor, it passes though the total is over
+    const [c1] = split(role, 2, big, 70 * 1024);
+    c.data(c1.subarray(0, 60 * 1024));
+    assert.equal(hc.ev, [], `${role}: 60 KiB, still under the floor`);
+    c.data(c1.subarray(60 * 1024)); // 70 KiB > 64 KiB, and the total is over 200 KiB
+    assert.match(hc.ev[0]!, /^end websocket: 1009 the messages being received exceed the memory budget \(204800 bytes\)$/, role);
+    assert.is(c.state, "draining", "failed");
+    assert.equal(hb.ev, [], "the small message is fine");
+    b.data(b2);
+    assert.equal(hb.ev.length, 1, "and completes");
+    assert.ok(budget.used > 140 * 1024 && budget.used < 150 * 1024, `${role}: only a's ${budget.used}`);
+    a.data(a2);
+    assert.equal(ha.ev.map((e) => e.slice(0, 14)), ["message binary"], role);
+    assert.is(budget.used, 0, `${role}: all released`);
   }
 });
 

@@ -601,6 +601,54 @@ test("keepalive: a client that answers every ping stays connected; the pongs nev
   raw.sock.destroy();
 }));
 
+test("stalls: a client that begins a message and stops gets close 1008; read() says why", bounded(30_000, async () => {
+  const srv = await wsserver({ stalltimeout: 100, pinginterval: 0 });
+  // the first of several fragments, then nothing
+  const [raw, s] = await rawclient(srv);
+  raw.send(frame(2, Buffer.alloc(1000, 1), { fin: false }));
+  assert.is(await raw.closecode(), 1008);
+  assert.match(String((await s.read())[1]), /^websocket: 1008 a message made no progress for 100 ms$/);
+  await raw.closed;
+  // half a frame, then nothing (with keepalive on: answering pings would not help, the frame is unfinished)
+  const srv2 = await wsserver({ stalltimeout: 100, pinginterval: 50, pongtimeout: 1000 });
+  const [raw2, s2] = await rawclient(srv2);
+  raw2.send(frame(2, Buffer.alloc(1000, 1)).subarray(0, 500));
+  let f = await raw2.frame();
+  while (f.op === 9) f = await raw2.frame(); // the server's keepalive pings
+  assert.is(f.op, 8);
+  assert.is(f.payload.readUInt16BE(0), 1008);
+  assert.match(String((await s2.read())[1]), /1008/);
+}));
+
+test("budget: past the shared budget a message over 64 KiB that grows fails with 1009; small ones pass; the budget is released", bounded(30_000, async () => {
+  const budget = websocket.budget(100_000);
+  const srv = await wsserver({ budget });
+  const [a, sa] = await rawclient(srv);
+  const [b, sb] = await rawclient(srv);
+  const [c, sc] = await rawclient(srv);
+  // a holds 80 KB of a fragmented message (the ping after it says when the server has it)
+  a.send(frame(2, Buffer.alloc(80_000, 1), { fin: false }), frame(9, "a"));
+  assert.is((await sa.read())[1], "ping");
+  assert.is(budget.used, 80_000);
+  // b holds 40 KB: the total passes 100 KB, but b's message is small
+  b.send(frame(2, Buffer.alloc(40_000, 2), { fin: false }), frame(9, "b"));
+  assert.is((await sb.read())[1], "ping");
+  assert.is(budget.used, 120_000);
+  // c's message passes 64 KB while the budget is exceeded: 1009
+  c.send(frame(2, Buffer.alloc(70_000, 3), { fin: false }));
+  assert.is(await c.closecode(), 1009);
+  assert.match(String((await sc.read())[1]), /1009 the messages being received exceed the memory budget \(100000 bytes\)/);
+  assert.is(budget.used, 120_000, "c's bytes were released");
+  // a and b finish; their messages arrive whole and the budget empties
+  a.send(frame(0, Buffer.alloc(10_000, 1)));
+  b.send(frame(0, Buffer.alloc(10, 2)));
+  assert.is(((await sa.read())[0] as Buffer).length, 90_000);
+  assert.is(((await sb.read())[0] as Buffer).length, 40_010);
+  assert.is(budget.used, 0);
+  a.sock.destroy();
+  b.sock.destroy();
+}));
+
 test("data after the peer's close frame is ignored", async () => {
   const srv = await wsserver();
   const [raw, s] = await rawclient(srv);

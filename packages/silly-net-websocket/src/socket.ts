@@ -8,7 +8,7 @@
 // messages are encoded straight into the conn's output (writeinto).
 import { isUtf8 } from "node:buffer";
 import type { Conn } from "silly/net/tcp";
-import { Protocol, encodeinto, typeopcode, validclosecode, MAX_REASON } from "./codec/index.js";
+import { Budget, Protocol, encodeinto, typeopcode, validclosecode, MAX_REASON } from "./codec/index.js";
 import type { MessageType, ProtocolHost, ProtocolOptions } from "./codec/index.js";
 import { clock, schedule } from "./ticker.js";
 import type { Timed } from "./ticker.js";
@@ -46,9 +46,20 @@ export interface SocketOptions {
   pinginterval?: number;
   /** Keepalive: fail with 1011 when nothing arrives this long after a ping, in ms. Default 20000. */
   pongtimeout?: number;
+  /**
+   * Fail with 1008 a frame or fragmented message that has begun and makes no
+   * progress for this long, in ms; 0 for never. Default 30000.
+   */
+  stalltimeout?: number;
+  /**
+   * The memory budget this socket shares with others for the bytes of messages
+   * that have begun to arrive (see websocket.budget). Default: one budget of
+   * 128 MiB for every socket that names none.
+   */
+  budget?: Budget;
 }
 
-/** The default options (`pinginterval` is a server's: a client's is 0). */
+/** The default options (`pinginterval` is a server's: a client's is 0; `budget` is the shared default budget's limit). */
 export const DEFAULTS = {
   maxPayload: 16 * 1024 * 1024,
   maxFragments: 1024,
@@ -56,7 +67,22 @@ export const DEFAULTS = {
   autopong: false,
   pinginterval: 20_000,
   pongtimeout: 20_000,
+  stalltimeout: 30_000,
+  budget: 128 * 1024 * 1024,
 } as const;
+
+/** The budget of every socket that names none. */
+const SHARED_BUDGET = new Budget(DEFAULTS.budget);
+
+/**
+ * A memory budget for sockets to share (the `budget` option): past `limit`
+ * bytes held in messages that have begun to arrive, across every socket given
+ * it, a message of more than 64 KiB that grows further fails its connection
+ * with close code 1009. `budget.used` tells what is held now.
+ */
+export function budget(limit: number): Budget {
+  return new Budget(limit);
+}
 
 /** Unread messages past this many bytes pause the transport until the app reads. */
 const QUEUE_HIGH = 1024 * 1024;
@@ -298,13 +324,16 @@ function resolve(role: "server" | "client", o: SocketOptions): Readonly<Protocol
     autopong: o.autopong ?? DEFAULTS.autopong,
     pinginterval: o.pinginterval ?? (role === "server" ? DEFAULTS.pinginterval : 0),
     pongtimeout: o.pongtimeout ?? DEFAULTS.pongtimeout,
+    stalltimeout: o.stalltimeout ?? DEFAULTS.stalltimeout,
+    budget: o.budget ?? SHARED_BUDGET,
   };
   for (const [k, v] of [["maxPayload", r.maxpayload], ["maxFragments", r.maxfragments], ["closeTimeout", r.closetimeout], ["pongtimeout", r.pongtimeout]] as const) {
     if (!Number.isSafeInteger(v) || v <= 0) throw new RangeError(`websocket: option ${k} must be a positive integer, got ${String(v)}`);
   }
-  if (!Number.isSafeInteger(r.pinginterval) || r.pinginterval < 0) {
-    throw new RangeError(`websocket: option pinginterval must be an integer >= 0, got ${String(r.pinginterval)}`);
+  for (const [k, v] of [["pinginterval", r.pinginterval], ["stalltimeout", r.stalltimeout]] as const) {
+    if (!Number.isSafeInteger(v) || v < 0) throw new RangeError(`websocket: option ${k} must be an integer >= 0, got ${String(v)}`);
   }
+  if (!(r.budget instanceof Budget)) throw new TypeError("websocket: option budget must come from websocket.budget()");
   if (typeof r.autopong !== "boolean") throw new TypeError("websocket: option autopong must be a boolean");
   return Object.freeze(r);
 }

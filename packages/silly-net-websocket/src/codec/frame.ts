@@ -103,6 +103,13 @@ function limits(opts: ParserOptions): Limits {
   return l;
 }
 
+/**
+ * The chunk being parsed when it is on loan. One for all parsers (a push runs
+ * to its end before another starts; push saves and restores it all the same)
+ * instead of a field in each.
+ */
+let loan: Buffer | undefined = undefined;
+
 /** `b[s..e)` as a Buffer, without a new view when it already is the whole of `b`. */
 function view(b: Buffer, s: number, e: number): Buffer {
   return s === 0 && e === b.length ? b : b.subarray(s, e);
@@ -120,7 +127,6 @@ export class FrameParser {
   private readonly limits: Limits;
   private readonly sink: ParserSink;
   private dead = false;
-  private loan: Buffer | undefined = undefined; // the chunk being parsed, when it is on loan
 
   // The frame whose header was parsed last.
   private fin = false;
@@ -178,15 +184,34 @@ export class FrameParser {
    * views into it are copied out (strings never are).
    */
   push(chunk: Buffer, loaned = false, len = chunk.length): void {
-    this.loan = loaned ? chunk : undefined;
-    this.parse(chunk, len);
-    if (this.nrun > 0) this.flush();
-    this.loan = undefined;
+    const outer = loan;
+    loan = loaned ? chunk : undefined;
+    try {
+      this.parse(chunk, len);
+      if (this.nrun > 0) this.flush();
+    } finally {
+      loan = outer;
+    }
+  }
+
+  /**
+   * Payload bytes kept for the unfinished data message, its fragments so far
+   * and the frame being filled: what a peer that stops mid-message makes the
+   * parser hold. 0 once stopped.
+   */
+  get held(): number {
+    if (this.dead) return 0;
+    return this.total + (this.payload !== undefined && this.op < 8 ? this.filled : 0);
+  }
+
+  /** A frame or a fragmented message has begun and not ended. */
+  get busy(): boolean {
+    return !this.dead && (this.hlen > 0 || this.payload !== undefined || this.mop !== 0);
   }
 
   /** `b[s..e)` to hand out: a view, or a copy when b is a loaned chunk. */
   private keep(b: Buffer, s: number, e: number): Buffer {
-    if (b !== this.loan) return view(b, s, e);
+    if (b !== loan) return view(b, s, e);
     const out = Buffer.allocUnsafe(e - s);
     b.copy(out, 0, s, e);
     return out;

@@ -24,3 +24,4 @@ export type { CloseDecoded } from "./closecode.js";
 export { acceptkey, genkey, validkey, hastoken } from "./handshake.js";
 export { Protocol } from "./protocol.js";
 export type { ProtocolHost, ProtocolOptions, ProtocolState } from "./protocol.js";
+export { Budget, BUDGET_FLOOR } from "./budget.js";

@@ -25,18 +25,29 @@
 // Every wait in the closing states is bounded by closetimeout: past it the
 // transport is aborted.
 //
-// Keepalive (while open, when pinginterval > 0): every pinginterval the
-// protocol checks whether any byte arrived since the last check. If none did,
-// it sends a ping, and if nothing at all arrives within pongtimeout after it,
-// the connection fails with 1011. Any byte is proof of life (a pong may queue
-// behind a large message); the pongs that answer these pings (payload
-// "keepalive") are not handed on.
+// While open the protocol checks the connection at a fixed period, the
+// shortest of pinginterval, pongtimeout and stalltimeout among those in use
+// (see checkperiod), and counts the checks:
+// - keepalive (pinginterval > 0): a peer silent (no byte at all) for
+//   pinginterval gets a ping; one silent for pongtimeout after the ping fails
+//   the connection with 1011. Any byte is proof of life (a pong may queue
+//   behind a large message); the pongs that answer these pings (payload
+//   "keepalive") are not handed on.
+// - stalls (stalltimeout > 0): a frame or fragmented message that has begun
+//   and makes no progress (no payload byte, no message completed) for
+//   stalltimeout fails the connection with 1008 (policy violation). Without
+//   keepalive the checks run only while something is unfinished.
+// - the budget: what the parser holds of an unfinished message is counted in
+//   a Budget shared by many sockets, after each chunk; a message over
+//   BUDGET_FLOOR that grows while the budget is exceeded fails with 1009.
 //
 // The protocol's input methods (data, borrow, end) have the shape of a
 // silly/net/protocol Consumer, so a conn can feed it directly.
 import { FrameParser, encodemessage, stagedsize } from "./frame.js";
 import type { MessageType, ParserOptions, ParserSink } from "./frame.js";
 import { decodeclose, encodeclose } from "./closecode.js";
+import { BUDGET_FLOOR } from "./budget.js";
+import type { Budget } from "./budget.js";
 
 export type ProtocolState = "open" | "failing" | "closing" | "draining" | "closed";
 
@@ -54,6 +65,10 @@ export interface ProtocolOptions {
   pinginterval: number;
   /** Keepalive: fail with 1011 when nothing arrives this long after a ping, in ms. */
   pongtimeout: number;
+  /** Fail with 1008 a frame or message that makes no progress for this long, in ms; 0 for never. */
+  stalltimeout: number;
+  /** Where the bytes of unfinished messages are counted, with other sockets'. */
+  budget: Budget;
 }
 
 /** What the protocol asks of its host. The calls never re-enter the protocol. */
@@ -85,10 +100,34 @@ export interface ProtocolHost {
 }
 
 const EMPTY = Buffer.alloc(0);
-/** Keepalive: bytes arrived since the last check. */
+// The `checks` field: three flags, then two counts of checks (14 bits each).
+/** Bytes arrived since the last check. */
 const HEARD = 1;
-/** Keepalive: a ping awaits an answer. */
+/** A keepalive ping awaits an answer. */
 const PINGING = 2;
+/** The unfinished message moved (bytes, or a message completed) since the last check. */
+const MOVED = 4;
+/** Checks since the peer was last heard (or since the ping): checks >> SILENT & COUNT. */
+const SILENT = 3;
+/** Checks the unfinished message has not moved: checks >> STUCK & COUNT. */
+const STUCK = 17;
+const COUNT = 0x3fff;
+
+/**
+ * The period of the open state's checks: the shortest wait in use, but long
+ * enough that no count passes COUNT. 0 when nothing is checked.
+ */
+function checkperiod(o: Readonly<ProtocolOptions>): number {
+  const ka = o.pinginterval > 0;
+  const waits = [ka ? o.pinginterval : 0, ka ? o.pongtimeout : 0, o.stalltimeout].filter((w) => w > 0);
+  if (waits.length === 0) return 0;
+  return Math.max(Math.min(...waits), Math.ceil(Math.max(...waits) / COUNT));
+}
+
+/** Checks needed to cover `wait` ms. */
+function checks(wait: number, period: number): number {
+  return Math.ceil(wait / period);
+}
 /** The payload of keepalive pings: their pongs are recognized by it. */
 const KEEPALIVE = Buffer.from("keepalive");
 /** A server's keepalive ping frame (unmasked), the same bytes for every connection. */
@@ -134,7 +173,8 @@ export class Protocol implements ParserSink {
   private failure: Buffer | undefined = undefined; // the close payload waiting in state "failing"
   private discarded = 0; // bytes read and dropped since the parser stopped
   private peer: { code: number; reason: string } | undefined = undefined; // the peer's close frame
-  private ka = 0; // keepalive: HEARD | PINGING
+  private checks = 0; // flags and counts of the periodic checks (HEARD, PINGING, MOVED, SILENT, STUCK)
+  private held = 0; // bytes of unfinished messages counted in the budget
 
   constructor(
     private readonly opts: Readonly<ProtocolOptions>,
@@ -143,7 +183,7 @@ export class Protocol implements ParserSink {
     this.parser = new FrameParser(parseroptions(opts), this);
     // The first keepalive check. (Set, not announced: the host schedules the
     // deadline a new protocol has; no host call runs during construction.)
-    if (opts.pinginterval > 0) this.deadline = host.now() + opts.pinginterval;
+    if (opts.pinginterval > 0) this.deadline = host.now() + checkperiod(opts);
   }
 
   /** Clients mask their frames. */
@@ -155,16 +195,53 @@ export class Protocol implements ParserSink {
 
   /** Bytes from the peer; the chunk becomes the protocol's (messages may be views into it). */
   data(chunk: Buffer): void {
-    this.ka |= HEARD;
+    this.checks |= HEARD;
     if (this.parser.stopped) this.discard(chunk.length);
-    else this.parser.push(chunk);
+    else {
+      this.parser.push(chunk);
+      this.pushed();
+    }
   }
 
   /** Bytes from the peer in `buf[0..n)`, on loan for the duration of the call. */
   borrow(buf: Buffer, n: number): void {
-    this.ka |= HEARD;
+    this.checks |= HEARD;
     if (this.parser.stopped) this.discard(n);
-    else this.parser.push(buf, true, n);
+    else {
+      this.parser.push(buf, true, n);
+      this.pushed();
+    }
+  }
+
+  /**
+   * After each chunk: count what the parser holds in the budget (a message
+   * that grows past it fails), and have an unfinished message checked.
+   */
+  private pushed(): void {
+    const h = this.parser.held;
+    if (h !== this.held) {
+      this.checks |= MOVED;
+      const b = this.opts.budget;
+      const grew = h > this.held;
+      b.used += h - this.held;
+      this.held = h;
+      if (grew && h > BUDGET_FLOOR && b.used > b.limit) {
+        this.halt();
+        this.error(1009, `the messages being received exceed the memory budget (${b.limit} bytes)`);
+        return;
+      }
+    }
+    // Without keepalive, checks run only while something is unfinished.
+    if (this.deadline < 0 && this.state === "open" && this.opts.stalltimeout > 0 && this.parser.busy) {
+      this.settimer(this.host.now() + checkperiod(this.opts));
+    }
+  }
+
+  /** Stop the parser for good and release what it held from the budget. */
+  private halt(): void {
+    this.parser.stop();
+    this.opts.budget.used -= this.held;
+    this.held = 0;
   }
 
   /** The transport ended: `err` is the transport's reason (EOF, a reset, closed). */
@@ -197,6 +274,7 @@ export class Protocol implements ParserSink {
       return;
     }
     if (type === "pong" && this.opts.pinginterval > 0 && KEEPALIVE.equals(data as Buffer)) return; // the answer to our keepalive
+    if (type === "text" || type === "binary") this.checks |= MOVED;
     this.host.onmessage(type, data);
   }
 
@@ -231,7 +309,7 @@ export class Protocol implements ParserSink {
     if (this.state === "closed") return;
     const c = decodeclose(payload); // the parser checked it
     if (!c.ok) return;
-    this.parser.stop(); // nothing after a close frame counts
+    this.halt(); // nothing after a close frame counts
     this.peer = c;
     // Echo the close so the handshake completes even before the app reacts.
     if (this.state === "open") this.host.transmit(encodemessage("close", c.code === 1005 ? EMPTY : encodeclose(c.code, ""), this.mask));
@@ -308,26 +386,47 @@ export class Protocol implements ParserSink {
   tick(now: number): void {
     if (this.deadline < 0 || now < this.deadline) return;
     this.deadline = -1;
-    if (this.state === "open") this.keepalive(now);
+    if (this.state === "open") this.check(now);
     // The application did not get to the failure in time: fail anyway.
     else if (this.state === "failing") this.fail();
     // The closing handshake took too long: drop the transport, queued bytes and all.
     else if (this.state === "closing" || this.state === "draining") this.close(true);
   }
 
-  /** A keepalive check: ping a silent peer; fail one silent since the last ping. */
-  private keepalive(now: number): void {
-    const ka = this.ka;
-    this.ka = 0;
-    if ((ka & HEARD) !== 0) {
-      this.settimer(now + this.opts.pinginterval);
-    } else if ((ka & PINGING) !== 0) {
-      this.abandon(1011, `keepalive: no answer to a ping within ${this.opts.pongtimeout} ms`);
-    } else {
-      this.ka = PINGING;
-      this.host.transmit(this.mask ? encodemessage("ping", KEEPALIVE, true) : SERVER_PING);
-      this.settimer(now + this.opts.pongtimeout);
+  /** The open state's periodic check: stalls and keepalive. */
+  private check(now: number): void {
+    const o = this.opts;
+    const period = checkperiod(o);
+    let c = this.checks;
+    let silent = (c >> SILENT) & COUNT;
+    let stuck = (c >> STUCK) & COUNT;
+    const busy = this.parser.busy;
+    if (o.stalltimeout > 0 && busy && (c & MOVED) === 0) {
+      stuck = Math.min(stuck + 1, COUNT);
+      if (stuck >= checks(o.stalltimeout, period)) {
+        this.halt();
+        this.error(1008, `a message made no progress for ${o.stalltimeout} ms`);
+        return;
+      }
+    } else stuck = 0;
+    if (o.pinginterval > 0) {
+      if ((c & HEARD) !== 0) {
+        silent = 0;
+        c &= ~PINGING;
+      } else silent = Math.min(silent + 1, COUNT);
+      if ((c & PINGING) !== 0) {
+        if (silent >= checks(o.pongtimeout, period)) {
+          this.abandon(1011, `keepalive: no answer to a ping within ${o.pongtimeout} ms`);
+          return;
+        }
+      } else if (silent >= checks(o.pinginterval, period)) {
+        this.host.transmit(this.mask ? encodemessage("ping", KEEPALIVE, true) : SERVER_PING);
+        c |= PINGING;
+        silent = 0;
+      }
     }
+    this.checks = (c & PINGING) | (silent << SILENT) | (stuck << STUCK);
+    if (o.pinginterval > 0 || (o.stalltimeout > 0 && busy)) this.settimer(now + period);
   }
 
   /**
@@ -335,7 +434,7 @@ export class Protocol implements ParserSink {
    * order): the close frame goes out now and reads end with the reason.
    */
   private abandon(code: number, reason: string): void {
-    this.parser.stop();
+    this.halt();
     this.host.onend(`websocket: ${code} ${reason}`);
     this.host.transmit(encodemessage("close", encodeclose(code, closereason(reason)), this.mask));
     this.drain();
@@ -352,7 +451,7 @@ export class Protocol implements ParserSink {
    */
   private drain(): void {
     this.state = "draining";
-    this.parser.stop();
+    this.halt();
     if (this.opts.role === "server") this.host.closewrite();
     this.settimer(this.host.now() + this.opts.closetimeout);
   }
@@ -361,7 +460,7 @@ export class Protocol implements ParserSink {
   private close(abort: boolean): void {
     if (this.state === "closed") return;
     this.state = "closed";
-    this.parser.stop();
+    this.halt();
     if (this.deadline >= 0) this.settimer(-1);
     this.host.closetransport(abort);
   }
