@@ -222,8 +222,8 @@ test("ws client -> our server: fragmented messages from ws are reassembled; ours
   await peer.closed;
 });
 
-test("ws client -> our server: over maxPayload, ws sees close 1009", async () => {
-  const srv = await oursserver({ maxPayload: 4096 });
+test("ws client -> our server: over maxpayload, ws sees close 1009", async () => {
+  const srv = await oursserver({ maxpayload: 4096 });
   const peer = await wsclient(srv.url);
   const s = await accepted(srv);
   await peer.send(pattern(4096));
@@ -237,7 +237,7 @@ test("ws client -> our server: over maxPayload, ws sees close 1009", async () =>
 });
 
 test("ws client -> our server: 50 times, a 16 MiB + 1 message sent whole gets close 1009, not 1006 (lingering close)", bounded(60_000, async () => {
-  const srv = await oursserver(); // the default maxPayload, 16 MiB
+  const srv = await oursserver(); // the default maxpayload, 16 MiB
   const big = Buffer.alloc(16 * 1024 * 1024 + 1, 7);
   for (let i = 0; i < 50; i++) {
     const peer = await wsclient(srv.url);
@@ -251,8 +251,8 @@ test("ws client -> our server: 50 times, a 16 MiB + 1 message sent whole gets cl
   }
 }));
 
-test("ws client -> our server: 4 MiB in 64-byte fragments, past maxFragments, gets close 1009", bounded(60_000, async () => {
-  const srv = await oursserver(); // the default maxFragments, 1024
+test("ws client -> our server: 4 MiB in 64-byte fragments, past maxfragments, gets close 1009", bounded(60_000, async () => {
+  const srv = await oursserver(); // the default maxfragments, 1024
   const piece = pattern(64);
   for (let i = 0; i < 10; i++) {
     const peer = await wsclient(srv.url);
@@ -428,7 +428,7 @@ test("our client -> ws server: fragments from ws are reassembled; ours are accep
   ws.wss.close();
 });
 
-test("our client -> ws server: limits both ways (ws maxPayload, our maxPayload)", async () => {
+test("our client -> ws server: limits both ways (ws maxPayload, our maxpayload)", async () => {
   const ws = await wsserver({ maxPayload: 1000 });
   const [c, peer] = await ourclient(ws);
   await c.write(pattern(1001));
@@ -440,7 +440,7 @@ test("our client -> ws server: limits both ways (ws maxPayload, our maxPayload)"
   ws.wss.close();
 
   const ws2 = await wsserver();
-  const [c2, peer2] = await ourclient(ws2, "/", undefined, { maxPayload: 1000 });
+  const [c2, peer2] = await ourclient(ws2, "/", undefined, { maxpayload: 1000 });
   await peer2.send(pattern(1001));
   const [d, err] = await c2.read();
   assert.is(d, undefined);

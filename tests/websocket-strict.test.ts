@@ -398,8 +398,8 @@ test("invalid UTF-8 in a close reason -> 1007", async () => {
   await violation(srv, "close reason surrogate", 1007, frame(8, closepayload(1000, Buffer.from([0x61, 0xed, 0xa0, 0x80]))));
 });
 
-test("a header announcing more than maxPayload -> 1009 before any payload is sent", async () => {
-  const srv = await wsserver({ maxPayload: 1000 });
+test("a header announcing more than maxpayload -> 1009 before any payload is sent", async () => {
+  const srv = await wsserver({ maxpayload: 1000 });
   // only the header (with its mask key): no payload byte follows
   await violation(srv, "16-bit length 1001", 1009, frame(2, Buffer.alloc(0), { len: 1001 }));
   await violation(srv, "64-bit length 2^40", 1009, frame(2, Buffer.alloc(0), { len: 2n ** 40n }));
@@ -409,7 +409,7 @@ test("a header announcing more than maxPayload -> 1009 before any payload is sen
 });
 
 test("lingering close: 50 times, a 16 MiB + 1 frame written whole before reading gets close 1009, then the server's EOF", bounded(60_000, async () => {
-  const srv = await wsserver(); // the default maxPayload, 16 MiB
+  const srv = await wsserver(); // the default maxpayload, 16 MiB
   const big = frame(2, Buffer.alloc(16 * 1024 * 1024 + 1, 1));
   for (let i = 0; i < 50; i++) {
     const [raw, s] = await rawclient(srv);
@@ -424,8 +424,8 @@ test("lingering close: 50 times, a 16 MiB + 1 frame written whole before reading
   }
 }));
 
-test("lingering close: 4 MiB in 64-byte fragments, past maxFragments, written before reading gets close 1009", bounded(60_000, async () => {
-  const srv = await wsserver(); // the default maxFragments, 1024
+test("lingering close: 4 MiB in 64-byte fragments, past maxfragments, written before reading gets close 1009", bounded(60_000, async () => {
+  const srv = await wsserver(); // the default maxfragments, 1024
   const n = (4 * 1024 * 1024) / 64;
   const piece = Buffer.alloc(64, 3);
   const frames: Buffer[] = [];
@@ -441,8 +441,8 @@ test("lingering close: 4 MiB in 64-byte fragments, past maxFragments, written be
   }
 }));
 
-test("lingering close: the server ends TCP first and waits for the client's end; a client that never ends is cut off after closeTimeout", bounded(60_000, async () => {
-  const srv = await wsserver({ closeTimeout: 300 });
+test("lingering close: the server ends TCP first and waits for the client's end; a client that never ends is cut off after closetimeout", bounded(60_000, async () => {
+  const srv = await wsserver({ closetimeout: 300 });
   const sock = net.connect({ port: srv.port, host: "127.0.0.1", allowHalfOpen: true });
   leftovers.push(() => sock.destroy());
   const raw = new Raw(sock);
@@ -454,7 +454,7 @@ test("lingering close: the server ends TCP first and waits for the client's end;
   await new Promise((resolve) => sock.once("end", resolve)); // the server's FIN, while our side is still open
   raw.send(frame(1, "discarded")); // still read (and dropped) by the server
   const t0 = Date.now();
-  await pair![0].close(); // we never end our side: the server gives up after closeTimeout
+  await pair![0].close(); // we never end our side: the server gives up after closetimeout
   assert.ok(Date.now() - t0 >= 200, `the server waited for our end (${Date.now() - t0} ms)`);
   assert.match(String((await pair![0].read())[1]), /1002/);
   raw.sock.end();
@@ -462,7 +462,7 @@ test("lingering close: the server ends TCP first and waits for the client's end;
 }));
 
 test("too many fragments -> 1009 (the documented code)", async () => {
-  const srv = await wsserver({ maxFragments: 3 });
+  const srv = await wsserver({ maxfragments: 3 });
   const [raw, s] = await rawclient(srv);
   raw.send(frame(1, "a", { fin: false }), frame(0, "b", { fin: false }), frame(0, "c"));
   assert.equal(await s.read(), ["abc", "text"]);
@@ -562,8 +562,8 @@ test("in order: a valid message and a bad frame in one write: the message is rea
   await raw2.closed;
 }));
 
-test("in order: an application that never reads on still fails the connection after closeTimeout", bounded(60_000, async () => {
-  const srv = await wsserver({ closeTimeout: 100 });
+test("in order: an application that never reads on still fails the connection after closetimeout", bounded(60_000, async () => {
+  const srv = await wsserver({ closetimeout: 100 });
   const [raw, s] = await rawclient(srv);
   raw.send(frame(1, "hello"), frame(1, "x", { mask: false }));
   // the server never reads; the failure goes ahead on its own
@@ -661,7 +661,7 @@ test("data after the peer's close frame is ignored", async () => {
 });
 
 test("a close handshake that never completes is timed out: close() resolves and TCP is closed", async () => {
-  const srv = await wsserver({ closeTimeout: 200 });
+  const srv = await wsserver({ closetimeout: 200 });
   const [raw, s] = await rawclient(srv);
   const t0 = Date.now();
   const closing = s.close(4000, "bye");
@@ -669,14 +669,14 @@ test("a close handshake that never completes is timed out: close() resolves and 
   // never answer it
   await closing;
   const took = Date.now() - t0;
-  assert.ok(took >= 150 && took < 2000, `close() waited about closeTimeout (${took} ms)`);
+  assert.ok(took >= 150 && took < 2000, `close() waited about closetimeout (${took} ms)`);
   await raw.closed;
   assert.ok(raw.ended, "the server ended the connection");
   await healthy(srv, "after the timeout");
 });
 
 test("the server's close handshake completes when the peer answers", async () => {
-  const srv = await wsserver({ closeTimeout: 60_000 });
+  const srv = await wsserver({ closetimeout: 60_000 });
   const [raw, s] = await rawclient(srv);
   const closing = s.close(1001, "going away");
   const f = await raw.frame();
@@ -800,9 +800,9 @@ test("client: after the closing handshake the client waits for the server to end
   rs.close();
 }));
 
-test("client: a failure sends the close frame and waits for the server to end TCP, at most closeTimeout", bounded(60_000, async () => {
+test("client: a failure sends the close frame and waits for the server to end TCP, at most closetimeout", bounded(60_000, async () => {
   const rs = await rawserver();
-  const [c0, err] = await websocket.connect(`ws://127.0.0.1:${rs.port}/`, undefined, { closeTimeout: 300 });
+  const [c0, err] = await websocket.connect(`ws://127.0.0.1:${rs.port}/`, undefined, { closetimeout: 300 });
   assert.ok(c0, err);
   const c = c0!;
   const [p] = await rs.peers.recv();
@@ -812,7 +812,7 @@ test("client: a failure sends the close frame and waits for the server to end TC
   assert.is(await raw.closecode(), 1002);
   assert.not.ok(raw.ended, "the client does not end TCP first");
   const t0 = Date.now();
-  await c.close(); // the raw server never ends: the client gives up after closeTimeout
+  await c.close(); // the raw server never ends: the client gives up after closetimeout
   assert.ok(Date.now() - t0 >= 200, `waited for the server (${Date.now() - t0} ms)`);
   await raw.closed;
   rs.close();
@@ -838,7 +838,7 @@ test("client keepalive: a server that never answers gets a masked ping, then clo
 
 test("client: the close handshake with a server that never answers is timed out", async () => {
   const rs = await rawserver();
-  const [c0, err] = await websocket.connect(`ws://127.0.0.1:${rs.port}/`, undefined, { closeTimeout: 200 });
+  const [c0, err] = await websocket.connect(`ws://127.0.0.1:${rs.port}/`, undefined, { closetimeout: 200 });
   assert.ok(c0, err);
   const c = c0!;
   const [p] = await rs.peers.recv();

@@ -32,11 +32,11 @@ export type WriteResult = [true, undefined] | [false, string];
 
 export interface SocketOptions {
   /** Largest message (after reassembly) accepted, in bytes. Default 16 MiB. */
-  maxPayload?: number;
+  maxpayload?: number;
   /** Most fragments one message may arrive in. Default 1024. */
-  maxFragments?: number;
+  maxfragments?: number;
   /** How long close() waits for the peer's close frame, in ms. Default 5000. */
-  closeTimeout?: number;
+  closetimeout?: number;
   /** Answer pings with pongs automatically instead of returning them from read(). Default false. */
   autopong?: boolean;
   /**
@@ -61,9 +61,9 @@ export interface SocketOptions {
 
 /** The default options (`pinginterval` is a server's: a client's is 0; `budget` is the shared default budget's limit). */
 export const DEFAULTS = {
-  maxPayload: 16 * 1024 * 1024,
-  maxFragments: 1024,
-  closeTimeout: 5000,
+  maxpayload: 16 * 1024 * 1024,
+  maxfragments: 1024,
+  closetimeout: 5000,
   autopong: false,
   pinginterval: 20_000,
   pongtimeout: 20_000,
@@ -283,8 +283,8 @@ export class Socket implements ProtocolHost, Timed {
 
   /**
    * Close: send a close frame (code 1000 unless given), wait for the peer's
-   * close frame (at most closeTimeout ms), then for the end of the TCP
-   * connection (at most closeTimeout ms more; a server ends its side first).
+   * close frame (at most closetimeout ms), then for the end of the TCP
+   * connection (at most closetimeout ms more; a server ends its side first).
    * Resolves when done; calling it again just waits for the same end.
    */
   close(code = 1000, reason = ""): Promise<void> {
@@ -316,18 +316,21 @@ function protocoloptions(role: "server" | "client", opts: SocketOptions | undefi
 }
 
 function resolve(role: "server" | "client", o: SocketOptions): Readonly<ProtocolOptions> {
+  for (const old of ["maxPayload", "maxFragments", "closeTimeout"]) {
+    if (old in o) throw new TypeError(`websocket: option ${old} is now called ${old.toLowerCase()}`);
+  }
   const r: ProtocolOptions = {
     role,
-    maxpayload: o.maxPayload ?? DEFAULTS.maxPayload,
-    maxfragments: o.maxFragments ?? DEFAULTS.maxFragments,
-    closetimeout: o.closeTimeout ?? DEFAULTS.closeTimeout,
+    maxpayload: o.maxpayload ?? DEFAULTS.maxpayload,
+    maxfragments: o.maxfragments ?? DEFAULTS.maxfragments,
+    closetimeout: o.closetimeout ?? DEFAULTS.closetimeout,
     autopong: o.autopong ?? DEFAULTS.autopong,
     pinginterval: o.pinginterval ?? (role === "server" ? DEFAULTS.pinginterval : 0),
     pongtimeout: o.pongtimeout ?? DEFAULTS.pongtimeout,
     stalltimeout: o.stalltimeout ?? DEFAULTS.stalltimeout,
     budget: o.budget ?? SHARED_BUDGET,
   };
-  for (const [k, v] of [["maxPayload", r.maxpayload], ["maxFragments", r.maxfragments], ["closeTimeout", r.closetimeout], ["pongtimeout", r.pongtimeout]] as const) {
+  for (const [k, v] of [["maxpayload", r.maxpayload], ["maxfragments", r.maxfragments], ["closetimeout", r.closetimeout], ["pongtimeout", r.pongtimeout]] as const) {
     if (!Number.isSafeInteger(v) || v <= 0) throw new RangeError(`websocket: option ${k} must be a positive integer, got ${String(v)}`);
   }
   for (const [k, v] of [["pinginterval", r.pinginterval], ["stalltimeout", r.stalltimeout]] as const) {

@@ -7,9 +7,9 @@
 // - Non-minimal length encodings of data frames (e.g. 5 in the 16-bit form) are
 //   accepted: RFC 5.2 obliges senders, and rejecting them protects nothing.
 //   Control frames must use the 7-bit form (126/127 there is 1002), as in `ws`.
-// - maxPayload applies to every frame and to the running total of a fragmented
+// - maxpayload applies to every frame and to the running total of a fragmented
 //   message; it is checked from the header, before any payload is buffered.
-// - More than maxFragments frames in one message fails with 1009 (the message is
+// - More than maxfragments frames in one message fails with 1009 (the message is
 //   too big in frames, the same remedy as in bytes); Infinity disables it.
 // - close frames are checked here (1-byte payload / bad code -> 1002, bad UTF-8
 //   reason -> 1007) and delivered as the raw payload Buffer; the socket reads
@@ -35,9 +35,9 @@ export interface ParserOptions {
   /** "server" expects masked frames (from clients), "client" unmasked ones. */
   role: "server" | "client";
   /** Largest frame payload and largest reassembled message, in bytes. */
-  maxPayload: number;
+  maxpayload: number;
   /** Most frames one message may span (>= 1; Infinity for no limit). */
-  maxFragments: number;
+  maxfragments: number;
   /**
    * Opt-in: decode a run of small (<= 125 byte) ASCII text frames from one
    * chunk as one string and hand out slices of it. Parses pipelined small text
@@ -45,7 +45,7 @@ export interface ParserOptions {
    * message string kept alive keeps its run (at most 2 KiB) alive too, because
    * V8 slices reference their parent. Default false.
    */
-  sliceText?: boolean;
+  slicetext?: boolean;
 }
 
 export interface ParserSink {
@@ -62,7 +62,7 @@ export interface ParserSink {
 const EMPTY = Buffer.alloc(0);
 const NORUNS = new Int32Array(0);
 
-// sliceText runs: at most this many frames, spanning at most this many bytes.
+// slicetext runs: at most this many frames, spanning at most this many bytes.
 const RUN_MAX = 64;
 const RUN_BYTES = 2048;
 
@@ -76,8 +76,8 @@ function headerlen(b1: number): number {
 interface Limits {
   readonly server: boolean;
   readonly maxpayload: number;
-  // maxPayload capped at what a Buffer / a string can hold, so even
-  // `maxPayload: Infinity` fails with 1009 instead of throwing from push.
+  // maxpayload capped at what a Buffer / a string can hold, so even
+  // `maxpayload: Infinity` fails with 1009 instead of throwing from push.
   readonly maxbytes: number;
   readonly maxtext: number;
   readonly maxfragments: number;
@@ -89,14 +89,14 @@ const limitsof = new WeakMap<ParserOptions, Limits>();
 function limits(opts: ParserOptions): Limits {
   let l = limitsof.get(opts);
   if (l === undefined) {
-    const maxbytes = Math.min(opts.maxPayload, constants.MAX_LENGTH);
+    const maxbytes = Math.min(opts.maxpayload, constants.MAX_LENGTH);
     l = {
       server: opts.role === "server",
-      maxpayload: opts.maxPayload,
+      maxpayload: opts.maxpayload,
       maxbytes,
       maxtext: Math.min(maxbytes, constants.MAX_STRING_LENGTH),
-      maxfragments: opts.maxFragments,
-      slicing: opts.sliceText === true,
+      maxfragments: opts.maxfragments,
+      slicing: opts.slicetext === true,
     };
     limitsof.set(opts, l);
   }
@@ -151,7 +151,7 @@ export class FrameParser {
   private nfrag = 0;
   private utf8: Utf8Validator | undefined = undefined;
 
-  // sliceText: ASCII text frames decoded but not yet delivered, as [start, end)
+  // slicetext: ASCII text frames decoded but not yet delivered, as [start, end)
   // pairs in `runb`. Delivered (flushed) before any other event and at the end of push.
   private runb: Buffer | undefined = undefined;
   private readonly runs: Int32Array;
@@ -281,7 +281,7 @@ export class FrameParser {
       return s + plen;
     }
     // Spans chunks: one buffer at the announced length (already checked against
-    // maxPayload), filled by copying, so no concat later.
+    // maxpayload), filled by copying, so no concat later.
     const p = Buffer.allocUnsafe(plen);
     chunk.copy(p, 0, s, len);
     this.filled = len - s;
@@ -320,7 +320,7 @@ export class FrameParser {
     this.sink.message(type, data);
   }
 
-  /** Queues a small ASCII text message for a run-wide decode (sliceText). */
+  /** Queues a small ASCII text message for a run-wide decode (slicetext). */
   private defer(b: Buffer, s: number, e: number): void {
     let n = this.nrun;
     if (n > 0 && (b !== this.runb || e - this.runs[0] > RUN_BYTES || n === RUN_MAX)) {
@@ -391,7 +391,7 @@ export class FrameParser {
     } else if (plen === 127) {
       const hi = ((b[p] << 24) | (b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3]) >>> 0;
       if (hi >= 0x80000000) return this.fail(1002, "64-bit payload length with the most significant bit set");
-      // Exact up to 2^53; anything that large fails maxPayload below anyway.
+      // Exact up to 2^53; anything that large fails maxpayload below anyway.
       plen = hi * 0x100000000 + (((b[p + 4] << 24) | (b[p + 5] << 16) | (b[p + 6] << 8) | b[p + 7]) >>> 0);
       p += 8;
     }
@@ -402,10 +402,10 @@ export class FrameParser {
         return this.fail(1009, `message has more than ${l.maxfragments} fragments`);
       }
       if (plen > (this.mop === OP_TEXT ? l.maxtext : l.maxbytes) - this.total) {
-        return this.fail(1009, `message exceeds maxPayload (${l.maxpayload} bytes)`);
+        return this.fail(1009, `message exceeds maxpayload (${l.maxpayload} bytes)`);
       }
     } else if (plen > (op === OP_TEXT ? l.maxtext : l.maxbytes)) {
-      return this.fail(1009, `frame payload of ${plen} bytes exceeds maxPayload (${l.maxpayload} bytes)`);
+      return this.fail(1009, `frame payload of ${plen} bytes exceeds maxpayload (${l.maxpayload} bytes)`);
     }
     this.plen = plen;
     this.key = this.masked ? keyat(b, p) : 0;

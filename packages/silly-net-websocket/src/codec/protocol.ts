@@ -149,7 +149,7 @@ const parseropts = new WeakMap<Readonly<ProtocolOptions>, ParserOptions>();
 function parseroptions(o: Readonly<ProtocolOptions>): ParserOptions {
   let p = parseropts.get(o);
   if (p === undefined) {
-    p = { role: o.role, maxPayload: o.maxpayload, maxFragments: o.maxfragments };
+    p = { role: o.role, maxpayload: o.maxpayload, maxfragments: o.maxfragments };
     parseropts.set(o, p);
   }
   return p;
