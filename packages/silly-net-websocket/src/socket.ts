@@ -8,16 +8,17 @@
 // messages are encoded straight into the conn's output (writeinto).
 import { isUtf8 } from "node:buffer";
 import type { Conn } from "silly/net/tcp";
-import { Budget, Protocol, encodeinto, typeopcode, validclosecode, MAX_REASON } from "./codec/index.js";
-import type { MessageType, ProtocolHost, ProtocolOptions } from "./codec/index.js";
+import { Protocol, encodeinto, typeopcode, validclosecode, MAX_REASON } from "./codec/index.js";
+import type { ProtocolOptions } from "./codec/index.js";
+import { Budget } from "./codec/budget.js";
+import type { MessageType } from "./codec/types.js";
 import { clock, schedule } from "./ticker.js";
-import type { Timed } from "./ticker.js";
 import { conntransport } from "./transport.js";
 import { Inbox } from "./inbox.js";
 import type { Transport } from "./transport.js";
 
 export type { MessageType };
-export type WriteType = "text" | "binary" | "ping" | "pong" | "close";
+export type WriteType = MessageType;
 
 /**
  * `[text, "text"]`, `[bytes, "binary" | "ping" | "pong"]`, `[reason, "close"]`,
@@ -96,7 +97,9 @@ const STOPPED = 2;
 /** A message went straight to a waiting reader, and read() was not called since. */
 const HANDED = 4;
 
-export class Socket implements ProtocolHost, Timed {
+// The Socket is the protocol's host (codec ProtocolHost) and the ticker's
+// entry (ticker Timed); those members are internal, so it declares neither.
+export class Socket {
   /** The HTTP stream the socket was upgraded from (or connected through). */
   readonly stream: unknown;
 

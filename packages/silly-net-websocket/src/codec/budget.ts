@@ -3,7 +3,7 @@
 // the end of a large message makes its socket hold it; a budget bounds what
 // all such peers can make the process hold.
 
-/** Messages held under this many bytes never count against the limit: small messages always pass. */
+/** @internal Messages held under this many bytes never count against the limit: small messages always pass. */
 export const BUDGET_FLOOR = 64 * 1024;
 
 export class Budget {

@@ -29,7 +29,8 @@ export const OP_CLOSE = 0x8;
 export const OP_PING = 0x9;
 export const OP_PONG = 0xa;
 
-export type MessageType = "text" | "binary" | "ping" | "pong" | "close";
+import type { MessageType } from "./types.js";
+export type { MessageType };
 
 export interface ParserOptions {
   /** "server" expects masked frames (from clients), "client" unmasked ones. */
