@@ -88,7 +88,6 @@ export function budget(limit: number): Budget {
 /** Unread messages past this many bytes pause the transport until the app reads. */
 const QUEUE_HIGH = 1024 * 1024;
 
-
 // Socket flags: one small integer instead of a field each (idle sockets are most sockets).
 /** Unread messages fill the queue: the transport is paused. */
 const PAUSED = 1;
@@ -114,14 +113,17 @@ export class Socket {
   /** @internal The ticker's: the place in its heap. */
   slot = -1;
 
-  /** @internal Use websocket.upgrade() or websocket.connect(). */
-  constructor(conn: Conn, role: "server" | "client", opts: SocketOptions | undefined, stream: unknown) {
+  /**
+   * @internal Use websocket.upgrade() or websocket.connect(). `io` is the
+   * byte stream, a tcp or tls Conn unless another Transport is given.
+   */
+  constructor(io: unknown, role: "server" | "client", opts: SocketOptions | undefined, stream: unknown, tx: Transport<never> = conntransport) {
     this.stream = stream;
-    this.#io = conn;
-    this.#tx = conntransport as Transport<unknown>;
+    this.#io = io;
+    this.#tx = tx as Transport<unknown>;
     this.#proto = new Protocol(protocoloptions(role, opts), this);
     schedule(this); // the first keepalive check, if any
-    this.#tx.takeover(conn, this.#proto);
+    this.#tx.takeover(io, this.#proto);
   }
 
   /** The underlying tcp or tls connection. */

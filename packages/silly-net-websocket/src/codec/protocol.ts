@@ -112,6 +112,12 @@ const SILENT = 3;
 /** Checks the unfinished message has not moved: checks >> STUCK & COUNT. */
 const STUCK = 17;
 const COUNT = 0x3fff;
+/** The payload of keepalive pings: their pongs are recognized by it. */
+const KEEPALIVE = Buffer.from("keepalive");
+/** A server's keepalive ping frame (unmasked), the same bytes for every connection. */
+const SERVER_PING = encodemessage("ping", KEEPALIVE, false);
+/** After a failure, read at most maxpayload + this many bytes waiting for the peer's EOF. */
+const LINGER_SLACK = 1024 * 1024;
 
 /**
  * The period of the open state's checks: the shortest wait in use, but long
@@ -124,16 +130,10 @@ function checkperiod(o: Readonly<ProtocolOptions>): number {
   return Math.max(Math.min(...waits), Math.ceil(Math.max(...waits) / COUNT));
 }
 
-/** Checks needed to cover `wait` ms. */
-function checks(wait: number, period: number): number {
+/** The checks it takes to cover `wait` ms. */
+function periods(wait: number, period: number): number {
   return Math.ceil(wait / period);
 }
-/** The payload of keepalive pings: their pongs are recognized by it. */
-const KEEPALIVE = Buffer.from("keepalive");
-/** A server's keepalive ping frame (unmasked), the same bytes for every connection. */
-const SERVER_PING = encodemessage("ping", KEEPALIVE, false);
-/** After a failure, read at most maxpayload + this many bytes waiting for the peer's EOF. */
-const LINGER_SLACK = 1024 * 1024;
 
 /** The longest reason a failure puts in its close frame: 123 bytes, cut at a character. */
 function closereason(why: string): string {
@@ -403,7 +403,7 @@ export class Protocol implements ParserSink {
     const busy = this.parser.busy;
     if (o.stalltimeout > 0 && busy && (c & MOVED) === 0) {
       stuck = Math.min(stuck + 1, COUNT);
-      if (stuck >= checks(o.stalltimeout, period)) {
+      if (stuck >= periods(o.stalltimeout, period)) {
         this.halt();
         this.error(1008, `a message made no progress for ${o.stalltimeout} ms`);
         return;
@@ -415,11 +415,11 @@ export class Protocol implements ParserSink {
         c &= ~PINGING;
       } else silent = Math.min(silent + 1, COUNT);
       if ((c & PINGING) !== 0) {
-        if (silent >= checks(o.pongtimeout, period)) {
+        if (silent >= periods(o.pongtimeout, period)) {
           this.abandon(1011, `keepalive: no answer to a ping within ${o.pongtimeout} ms`);
           return;
         }
-      } else if (silent >= checks(o.pinginterval, period)) {
+      } else if (silent >= periods(o.pinginterval, period)) {
         this.host.transmit(this.mask ? encodemessage("ping", KEEPALIVE, true) : SERVER_PING);
         c |= PINGING;
         silent = 0;
