@@ -2,19 +2,8 @@
 // byte count, and storage that follows what it holds under a standing backlog.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
 import { Inbox } from "../packages/silly-net-websocket/src/inbox.js";
-
-setFlagsFromString("--expose-gc");
-const gc = runInNewContext("gc") as () => void;
-
-/** Live heap bytes after a full collection. */
-function liveheap(): number {
-  gc();
-  gc();
-  return process.memoryUsage().heapUsed;
-}
+import { liveheap } from "./lib/liveheap.js";
 
 test("messages come out in order; bytes count what is queued", () => {
   const q = new Inbox();
