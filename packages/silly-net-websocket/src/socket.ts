@@ -315,9 +315,24 @@ const EMPTY = Buffer.alloc(0);
 const DEFAULT_SERVER = resolve("server", {});
 const DEFAULT_CLIENT = resolve("client", {});
 
+/**
+ * Resolved options, shared by every socket with the same values: a socket
+ * keeps a reference, and so do its protocol and parser (with what they derive
+ * from it), instead of copies. At most OPTIONS_KEPT sets per budget.
+ */
+const resolved = new WeakMap<Budget, Map<string, Readonly<ProtocolOptions>>>();
+const OPTIONS_KEPT = 64;
+
 function protocoloptions(role: "server" | "client", opts: SocketOptions | undefined): Readonly<ProtocolOptions> {
   if (opts === undefined) return role === "server" ? DEFAULT_SERVER : DEFAULT_CLIENT;
-  return resolve(role, opts);
+  const r = resolve(role, opts);
+  let sets = resolved.get(r.budget);
+  if (sets === undefined) resolved.set(r.budget, (sets = new Map()));
+  const key = `${r.role} ${r.maxpayload} ${r.maxfragments} ${r.closetimeout} ${r.autopong} ${r.pinginterval} ${r.pongtimeout} ${r.stalltimeout}`;
+  const known = sets.get(key);
+  if (known !== undefined) return known;
+  if (sets.size < OPTIONS_KEPT) sets.set(key, r);
+  return r;
 }
 
 function resolve(role: "server" | "client", o: SocketOptions): Readonly<ProtocolOptions> {
