@@ -4,6 +4,8 @@
 // a Timeout object of its own: most sockets are idle, and each one has a
 // keepalive deadline.
 
+import logger from "silly/logger";
+
 export interface Timed {
   /** The deadline in ms on clock(); < 0 for none. Each change must be followed by schedule(). */
   readonly at: number;
@@ -103,7 +105,12 @@ function fire(): void {
     while (heap.length > 0 && heap[0].at <= now) {
       const t = heap[0];
       remove(t);
-      t.ontime(now);
+      try {
+        t.ontime(now);
+      } catch (err) {
+        // A bug in one socket's deadline must cost that socket at most, never the process.
+        logger.error("websocket: a deadline's handler threw:", err);
+      }
     }
   } finally {
     firing = false;
