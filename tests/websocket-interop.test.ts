@@ -268,7 +268,7 @@ test("ws client -> our server: 4 MiB in 64-byte fragments, past maxfragments, ge
 }));
 
 test("ws client -> our server with keepalive: ws answers the pings and stays connected; no pong reaches read()", bounded(30_000, async () => {
-  const srv = await oursserver({ pinginterval: 50, pongtimeout: 50 });
+  const srv = await oursserver({ pinginterval: 50, pongtimeout: 5000 });
   const peer = await wsclient(srv.url);
   const s = await accepted(srv);
   const reading = s.read();
@@ -466,7 +466,7 @@ test("our client -> ws server: path, query and custom headers; subprotocol", asy
 
 test("our client -> ws server, keepalive on our side: ws answers, the client stays; no pong reaches read()", bounded(30_000, async () => {
   const ws = await wsserver();
-  const [c, peer] = await ourclient(ws, "/", undefined, { pinginterval: 50, pongtimeout: 50 });
+  const [c, peer] = await ourclient(ws, "/", undefined, { pinginterval: 50, pongtimeout: 5000 });
   const reading = c.read();
   for (let i = 0; i < 10; i++) assert.is((await peer.pings.recv())[0]?.toString(), "keepalive");
   assert.ok(c.isalive());

@@ -1046,7 +1046,7 @@ test("autopong: pings are answered automatically and not returned by read()", as
 });
 
 test("keepalive: our clients that answer pings (read loop, or autopong) stay connected; one that never reads is closed with 1011", bounded(30_000, async () => {
-  const srv = await wsserver({ pinginterval: 50, pongtimeout: 50 });
+  const srv = await wsserver({ pinginterval: 50, pongtimeout: 1000 });
   const manual = await dial(srv.url);
   const s1 = await accepted(srv);
   const auto = await dial(srv.url, undefined, { autopong: true });
