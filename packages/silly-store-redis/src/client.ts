@@ -18,8 +18,8 @@
 import type { Conn } from "silly/net/tcp";
 import { CLOSED, Link, hellocmd, now } from "./link.js";
 import type { Settings } from "./link.js";
-import { encode } from "./resp.js";
-import type { Arg, Args, Decoder, Reply } from "./resp.js";
+import { encode, encodemany } from "./resp.js";
+import type { Arg, Args, Bulks, Decoder, Reply } from "./resp.js";
 import { MORE } from "./resp.js";
 import { RedisError } from "./error.js";
 import { Fifo } from "./fifo.js";
@@ -66,42 +66,62 @@ export const DEFAULTS = {
 
 interface Pending {
   resolve: (r: Result) => void;
-  raw: boolean;
+  bulks: Bulks;
   deadline: number;
 }
 
-const CLOSED_RESULT: Promise<Result> = Promise.resolve([undefined, CLOSED]);
+const CLOSED_RESULT: Result = [undefined, CLOSED];
 
 /** The command connection: replies go to the waiting callers, oldest first. */
 class CommandLink extends Link {
   private q = new Fifo<Pending>();
   private timer: NodeJS.Timeout | undefined = undefined;
 
-  send(bytes: Buffer, raw: boolean): Promise<Result> {
+  /** Send the `n` commands encoded in `bytes`; resolves with their replies' results. */
+  send(bytes: Buffer, n: number, bulks: Bulks): Promise<Result[]> {
     const conn = this.conn;
-    if (conn !== undefined) return this.issue(conn, bytes, raw);
-    if (this.o.closed) return CLOSED_RESULT;
+    if (conn !== undefined) return this.issue(conn, bytes, n, bulks);
+    if (this.o.closed) return Promise.resolve(new Array<Result>(n).fill(CLOSED_RESULT));
     return this.open().then((err) => {
-      if (err !== undefined) return [undefined, err];
-      return this.conn !== undefined ? this.issue(this.conn, bytes, raw) : this.send(bytes, raw);
+      if (err !== undefined) return new Array<Result>(n).fill([undefined, err]);
+      return this.conn !== undefined ? this.issue(this.conn, bytes, n, bulks) : this.send(bytes, n, bulks);
     });
   }
 
-  private issue(conn: Conn, bytes: Buffer, raw: boolean): Promise<Result> {
+  /** Send one command; resolves with its reply's result. */
+  send1(bytes: Buffer, bulks: Bulks): Promise<Result> {
+    const conn = this.conn;
+    if (conn === undefined) return this.send(bytes, 1, bulks).then((rs) => rs[0]!);
     // Not awaited: writes keep their order, and a write that fails shows up
     // as the end of the conn's reads, which fails every command in flight.
     void conn.write(bytes);
-    return new Promise<Result>((resolve) => {
-      const t = this.o.timeout;
-      this.q.push({ resolve, raw, deadline: t === undefined ? Infinity : now() + t });
-      if (t !== undefined && this.timer === undefined) this.arm(t);
+    return new Promise<Result>((resolve) => this.expect(resolve, bulks));
+  }
+
+  private issue(conn: Conn, bytes: Buffer, n: number, bulks: Bulks): Promise<Result[]> {
+    void conn.write(bytes);
+    const results = new Array<Result>(n);
+    return new Promise<Result[]>((resolve) => {
+      let left = n;
+      for (let i = 0; i < n; i++) {
+        this.expect((r) => {
+          results[i] = r;
+          if (--left === 0) resolve(results);
+        }, bulks);
+      }
     });
+  }
+
+  private expect(resolve: (r: Result) => void, bulks: Bulks): void {
+    const t = this.o.timeout;
+    this.q.push({ resolve, bulks, deadline: t === undefined ? Infinity : now() + t });
+    if (t !== undefined && this.timer === undefined) this.arm(t);
   }
 
   protected dispatch(dec: Decoder): RedisError | undefined {
     for (;;) {
       const head = this.q.peek();
-      dec.raw = head !== undefined && head.raw;
+      dec.bulks = head !== undefined ? head.bulks : "string";
       const r = dec.next();
       if (r === MORE) return undefined;
       if (dec.broken !== undefined) return dec.broken;
@@ -212,13 +232,13 @@ export class Client {
   /** Send any command: `db.call("SET", "k", "v")`. Bulk string replies come as strings. */
   call<T extends Reply = Reply>(cmd: string, ...args: Args): Promise<Result<T>> {
     checkname(cmd, "call");
-    return this.link.send(encode(args, cmd), false) as Promise<Result<T>>;
+    return this.link.send1(encode(args, cmd), "string") as Promise<Result<T>>;
   }
 
   /** call(), with bulk string replies as Buffers (binary values come back byte for byte). */
   callbuffer<T extends Reply = Reply>(cmd: string, ...args: Args): Promise<Result<T>> {
     checkname(cmd, "callbuffer");
-    return this.link.send(encode(args, cmd), true) as Promise<Result<T>>;
+    return this.link.send1(encode(args, cmd), "buffer") as Promise<Result<T>>;
   }
 
   /**
@@ -228,12 +248,12 @@ export class Client {
    */
   async pipeline(cmds: readonly Args[]): Promise<PipelineResult> {
     if (!Array.isArray(cmds)) throw new TypeError("redis: pipeline expects an array of commands");
-    const bytes = cmds.map((c) => {
+    for (const c of cmds) {
       if (!Array.isArray(c)) throw new TypeError("redis: each pipelined command is an array [name, ...args]");
       checkname(c[0], "pipeline");
-      return encode(c);
-    });
-    const results = await Promise.all(bytes.map((b) => this.link.send(b, false)));
+    }
+    if (cmds.length === 0) return [[], undefined];
+    const results = await this.link.send(encodemany(cmds), cmds.length, "string");
     for (const [, err] of results) if (err !== undefined && err.kind !== "reply" && err.kind !== "toolarge") return [undefined, err];
     return [results, undefined];
   }
@@ -277,7 +297,7 @@ for (const name of COMMANDS) {
   const upper = name.toUpperCase();
   Object.defineProperty(Client.prototype, name, {
     value: function (this: Client, ...args: Args) {
-      return (this as unknown as { link: CommandLink }).link.send(encode(args, upper), false);
+      return (this as unknown as { link: CommandLink }).link.send1(encode(args, upper), "string");
     },
     writable: true,
     configurable: true,

@@ -15,7 +15,7 @@ import type { Channel } from "silly-sync-channel";
 import { CLOSED, Link } from "./link.js";
 import type { Settings } from "./link.js";
 import { MORE, encode } from "./resp.js";
-import type { Decoder } from "./resp.js";
+import type { Decoder, Reply } from "./resp.js";
 import { RedisError } from "./error.js";
 import { Fifo } from "./fifo.js";
 
@@ -79,13 +79,6 @@ export class Subscription implements AsyncIterable<Message> {
 }
 
 const CLOSED_SUB = new RedisError("closed", "the subscription is closed");
-
-/** Compare a reply's kind (a Buffer) with an ASCII name, without decoding it. */
-function is(kind: Buffer, name: string): boolean {
-  if (kind.length !== name.length) return false;
-  for (let i = 0; i < name.length; i++) if ((kind[i]! | 0x20) !== name.charCodeAt(i)) return false;
-  return true;
-}
 
 export class PubSubLink extends Link {
   private readonly channels = new Map<string, Set<Subscription>>();
@@ -161,7 +154,7 @@ export class PubSubLink extends Link {
 
   protected dispatch(dec: Decoder): RedisError | undefined {
     for (;;) {
-      dec.raw = true;
+      dec.bulks = "payload";
       const r = dec.next();
       if (r === MORE) return undefined;
       if (dec.broken !== undefined) return dec.broken;
@@ -176,11 +169,11 @@ export class PubSubLink extends Link {
         }
         continue;
       }
-      if (!Array.isArray(r) || r.length < 3 || !Buffer.isBuffer(r[0])) continue; // nothing we asked for (a +OK, say)
+      if (!Array.isArray(r) || r.length < 3) continue; // nothing we asked for (a +OK, say)
       const kind = r[0];
-      if (is(kind, "message")) this.deliver(this.channels, String(r[1]), r[2], undefined);
-      else if (is(kind, "pmessage") && r.length >= 4) this.deliver(this.patterns, String(r[2]), r[3], String(r[1]));
-      else if (is(kind, "subscribe") || is(kind, "psubscribe")) {
+      if (kind === "message") this.deliver(this.channels, r[1], r[2], undefined);
+      else if (kind === "pmessage" && r.length === 4) this.deliver(this.patterns, r[2], r[3], r[1]);
+      else if (kind === "subscribe" || kind === "psubscribe") {
         const w = this.waiters.peek();
         if (w !== undefined && --w.left === 0) {
           this.waiters.shift();
@@ -190,9 +183,10 @@ export class PubSubLink extends Link {
     }
   }
 
-  private deliver(table: Map<string, Set<Subscription>>, name: string, data: unknown, pattern: string | undefined): void {
+  private deliver(table: Map<string, Set<Subscription>>, name: Reply, data: Reply, pattern: Reply | undefined): void {
+    if (typeof name !== "string" || !Buffer.isBuffer(data) || (pattern !== undefined && typeof pattern !== "string")) return;
     const subs = table.get(pattern ?? name);
-    if (subs === undefined || !Buffer.isBuffer(data)) return;
+    if (subs === undefined) return;
     const msg = new Message(name, data, pattern);
     for (const sub of subs) {
       if (sub.queue.size >= this.o.maxqueue) {

@@ -3,8 +3,10 @@
 // No sockets here.
 //
 // Decisions:
-// - Bulk strings come out as UTF-8 strings, or as Buffers when `raw` is set
-//   at the start of a reply (binary values survive intact that way).
+// - Bulk strings come out as UTF-8 strings, or as Buffers (binary values
+//   survive intact that way), as `bulks` says at the start of a reply;
+//   "payload" makes only the last element of a top-level aggregate a Buffer
+//   (a pub/sub message: its kind and channel are text, its payload bytes).
 // - Integers come out as numbers, as bigints outside the safe range.
 // - A reply larger than `max` bytes is still parsed to its end, so the
 //   stream stays in step, but nothing of it is kept: its bulk payloads are
@@ -73,35 +75,75 @@ function writeheader(out: Buffer, at: number, type: number, n: number): number {
   return at;
 }
 
+/** Collect one command's pieces into the scratch arrays from index `at`; returns where they end. */
+function collect(args: Args, name: string | undefined, at: number): number {
+  const from = at;
+  if (name !== undefined) at = piece(name, at);
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (Array.isArray(a)) for (const x of a as readonly Arg[]) at = piece(x, at);
+    else at = piece(a, at);
+  }
+  if (at === from) {
+    pieces.length = 0;
+    throw new TypeError("redis: a command needs at least its name");
+  }
+  return at;
+}
+
+/** Bytes of the command made of pieces [from, to). */
+function sizeof(from: number, to: number): number {
+  let total = 3 + digits(to - from);
+  for (let i = from; i < to; i++) total += 5 + digits(lengths[i]!) + lengths[i]!;
+  return total;
+}
+
+/** Write the command made of pieces [from, to) at `at`; returns where it ends. */
+function put(out: Buffer, at: number, from: number, to: number): number {
+  at = writeheader(out, at, 42 /* * */, to - from);
+  for (let i = from; i < to; i++) {
+    const len = lengths[i]!;
+    at = writeheader(out, at, 36 /* $ */, len);
+    const p = pieces[i]!;
+    if (typeof p !== "string") out.set(p, at);
+    else if (len === p.length && len <= 32) for (let k = 0; k < len; k++) out[at + k] = p.charCodeAt(k);
+    else out.write(p, at, len, len === p.length ? "latin1" : "utf8");
+    at += len;
+    out[at++] = CR;
+    out[at++] = LF;
+  }
+  return at;
+}
+
 /**
  * The bytes of one command: an array of bulk strings. `name`, when given,
  * goes first (so a caller need not build a new array for it). Throws
  * TypeError for an argument that is not a string, number, bigint or bytes.
  */
 export function encode(args: Args, name?: string): Buffer {
+  const n = collect(args, name, 0);
+  const out = Buffer.allocUnsafe(sizeof(0, n));
+  put(out, 0, 0, n);
+  pieces.length = 0;
+  return out;
+}
+
+/** The bytes of several commands, one after the other (a pipeline). */
+export function encodemany(cmds: readonly Args[]): Buffer {
+  const ends: number[] = [];
+  let total = 0;
   let n = 0;
-  if (name !== undefined) n = piece(name, n);
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    if (Array.isArray(a)) for (const x of a as readonly Arg[]) n = piece(x, n);
-    else n = piece(a, n);
+  for (const c of cmds) {
+    const e = collect(c, undefined, n);
+    total += sizeof(n, e);
+    ends.push((n = e));
   }
-  if (n === 0) {
-    throw new TypeError("redis: a command needs at least its name");
-  }
-  let total = 3 + digits(n);
-  for (let i = 0; i < n; i++) total += 5 + digits(lengths[i]!) + lengths[i]!;
   const out = Buffer.allocUnsafe(total);
-  let at = writeheader(out, 0, 42 /* * */, n);
-  for (let i = 0; i < n; i++) {
-    const len = lengths[i]!;
-    at = writeheader(out, at, 36 /* $ */, len);
-    const p = pieces[i]!;
-    if (typeof p === "string") out.write(p, at, len, len === p.length ? "latin1" : "utf8");
-    else out.set(p, at);
-    at += len;
-    out[at++] = CR;
-    out[at++] = LF;
+  let at = 0;
+  let from = 0;
+  for (const e of ends) {
+    at = put(out, at, from, e);
+    from = e;
   }
   pieces.length = 0;
   return out;
@@ -159,9 +201,11 @@ function parsedouble(s: string): number | undefined {
  * Turns a byte stream into replies. feed() the bytes as they arrive, then
  * call next() until it returns MORE.
  */
+export type Bulks = "string" | "buffer" | "payload";
+
 export class Decoder {
-  /** Bulk strings of the next reply come out as Buffers (read when that reply starts). */
-  raw = false;
+  /** How bulk strings of the next reply come out (read when that reply starts). */
+  bulks: Bulks = "string";
   /** The last reply next() returned was a RESP3 push. */
   push = false;
   /** Set once the stream broke the grammar; next() then returns it for ever. */
@@ -176,7 +220,7 @@ export class Decoder {
   private need = 0; // bytes from pos that the token in progress needs
   private stack: Frame[] = [];
   private size = 0; // bytes of the reply in progress so far
-  private rawreply = false;
+  private mode: Bulks = "string";
   private skipping = false; // the reply went over max: keep nothing of it
   private skipleft = 0; // payload bytes still to drop while skipping
 
@@ -229,7 +273,7 @@ export class Decoder {
       if (this.stack.length === 0) {
         this.size = 0;
         this.skipping = false;
-        this.rawreply = this.raw;
+        this.mode = this.bulks;
       }
       const cr = buf.indexOf(CR, start + 1);
       if (cr < 0 || cr + 1 >= buf.length) {
@@ -351,10 +395,15 @@ export class Decoder {
   }
 
   private bulk(buf: Buffer, from: number, to: number): string | Buffer {
-    if (!this.rawreply) return buf.toString("utf8", from, to);
+    const m = this.mode;
+    if (m === "string" || (m === "payload" && !(this.stack.length === 1 && this.stack[0]!.left === 1))) {
+      return buf.toString("utf8", from, to);
+    }
     // A small value gets its own copy, so it does not keep a whole chunk alive.
-    if ((to - from) * 2 < buf.length) return Buffer.from(buf.subarray(from, to));
-    return buf.subarray(from, to);
+    if ((to - from) * 2 >= buf.length) return buf.subarray(from, to);
+    const out = Buffer.allocUnsafe(to - from);
+    buf.copy(out, 0, from, to);
+    return out;
   }
 
   private aggregate(f: Frame): Reply {
