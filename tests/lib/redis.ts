@@ -57,7 +57,8 @@ export function redisserverpath(): string | undefined {
   return undefined;
 }
 
-function freeport(): Promise<number> {
+/** A port on 127.0.0.1 that nothing listens on (at the time of asking). */
+export function freeport(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.once("error", reject);

@@ -219,6 +219,11 @@ function checkname(cmd: unknown, who: string): asserts cmd is string {
   }
 }
 
+function checknames(names: unknown[], who: string): void {
+  if (names.length === 0) throw new TypeError(`redis: ${who} needs at least one name`);
+  for (const n of names) if (typeof n !== "string") throw new TypeError(`redis: ${who} takes strings, got ${typeof n}`);
+}
+
 export class Client {
   private readonly o: Settings;
   private readonly link: CommandLink;
@@ -246,25 +251,28 @@ export class Client {
    * `[results]`, one Result per command (an error reply is a result too),
    * or `[undefined, err]` when the connection failed under them.
    */
-  async pipeline(cmds: readonly Args[]): Promise<PipelineResult> {
+  pipeline(cmds: readonly Args[]): Promise<PipelineResult> {
     if (!Array.isArray(cmds)) throw new TypeError("redis: pipeline expects an array of commands");
     for (const c of cmds) {
       if (!Array.isArray(c)) throw new TypeError("redis: each pipelined command is an array [name, ...args]");
       checkname(c[0], "pipeline");
     }
-    if (cmds.length === 0) return [[], undefined];
-    const results = await this.link.send(encodemany(cmds), cmds.length, "string");
-    for (const [, err] of results) if (err !== undefined && err.kind !== "reply" && err.kind !== "toolarge") return [undefined, err];
-    return [results, undefined];
+    if (cmds.length === 0) return Promise.resolve([[], undefined]);
+    return this.link.send(encodemany(cmds), cmds.length, "string").then((results): PipelineResult => {
+      for (const [, err] of results) if (err !== undefined && err.kind !== "reply" && err.kind !== "toolarge") return [undefined, err];
+      return [results, undefined];
+    });
   }
 
   /** Subscribe to channels; read the messages from the subscription. */
   subscribe(...channels: string[]): Promise<SubscribeResult> {
+    checknames(channels, "subscribe");
     return (this.sublink ??= new PubSubLink(this.o)).subscribe(false, channels);
   }
 
   /** Subscribe to channel patterns ("news.*"); messages carry the pattern they matched. */
   psubscribe(...patterns: string[]): Promise<SubscribeResult> {
+    checknames(patterns, "psubscribe");
     return (this.sublink ??= new PubSubLink(this.o)).subscribe(true, patterns);
   }
 

@@ -90,10 +90,8 @@ export class PubSubLink extends Link {
     super(o);
   }
 
-  async subscribe(pattern: boolean, names: string[]): Promise<[Subscription, undefined] | [undefined, RedisError]> {
-    const who = pattern ? "psubscribe" : "subscribe";
-    if (names.length === 0) throw new TypeError(`redis: ${who} needs at least one name`);
-    for (const n of names) if (typeof n !== "string") throw new TypeError(`redis: ${who} takes strings, got ${typeof n}`);
+  /** (The names are checked by the caller: this never throws.) */
+  async subscribe(pattern: boolean, names: string[]): Promise<SubscribeResult> {
     if (this.o.closed) return [undefined, CLOSED];
     const sub = new Subscription(this, pattern, [...names]);
     const table = pattern ? this.patterns : this.channels;
@@ -158,6 +156,10 @@ export class PubSubLink extends Link {
       const r = dec.next();
       if (r === MORE) return undefined;
       if (dec.broken !== undefined) return dec.broken;
+      if (r instanceof RedisError && r.kind === "toolarge") {
+        logger.warn("redis: a message over maxreply was dropped");
+        continue;
+      }
       if (r instanceof RedisError) {
         // An error reply answers the oldest (p)subscribe as a whole.
         const w = this.waiters.peek();
