@@ -87,7 +87,10 @@ export class RedisServer {
   async start(): Promise<void> {
     const bin = redisserverpath();
     if (bin === undefined) {
-      throw new Error("redis-server not found: install it with `bash scripts/peers.sh` (Debian's redis-server), or set REDIS_SERVER");
+      // Said here too: a test's before-hook that throws fails its tests without a word.
+      const why = "redis-server not found: `bash scripts/peers.sh` installs Debian's (or set REDIS_SERVER)";
+      console.error(why);
+      throw new Error(why);
     }
     let lasterr: unknown;
     for (let attempt = 0; attempt < 5; attempt++) {
