@@ -196,21 +196,29 @@ async function fanout(make: Maker, addr: string, secs: number): Promise<number> 
 }
 
 const workloads: Record<string, (make: Maker, addr: string, secs: number) => Promise<number>> = { pipeline, fanout };
+const LABELS: Record<string, string> = {
+  pipeline: "redis pipelined GET/SET, batches of 100",
+  fanout: `redis pub/sub fan-out, ${SUBSCRIBERS} subscribers`,
+};
+const UNITS: Record<string, string> = { pipeline: "cmds/s", fanout: "msgs/s" };
 
 export interface CaseResult {
   name: string;
   ops_per_s: number;
+  /** The client's own CPU time per operation, in microseconds (median). */
+  cpu_us_per_op: number;
   reps: number[];
+  cpu: number[];
 }
 
-function runChild(name: string, addr: string, secs: number, taskset: boolean): number {
+function runChild(name: string, addr: string, secs: number, taskset: boolean): { ops_per_s: number; cpu_us_per_op: number } {
   const self = fileURLToPath(import.meta.url);
   const node = [process.execPath, ...process.execArgv, self, "--case", name, "--addr", addr, "--secs", String(secs)];
   const cmd = taskset ? ["taskset", "-c", "0", ...node] : node;
   const r = spawnSync(cmd[0]!, cmd.slice(1), { encoding: "utf8", timeout: CASE_TIMEOUT_MS, stdio: ["ignore", "pipe", "pipe"] });
   const line = r.stdout.trim().split("\n").pop() ?? "";
   if (r.status !== 0 || !line.startsWith("{")) throw new Error(`case ${name} failed (status ${String(r.status)}): ${r.stderr.slice(-500)}`);
-  return (JSON.parse(line) as { ops_per_s: number }).ops_per_s;
+  return JSON.parse(line) as { ops_per_s: number; cpu_us_per_op: number };
 }
 
 function hastaskset(): boolean {
@@ -240,15 +248,26 @@ async function main(): Promise<void> {
   const server = await startredis(taskset ? { cpu: 1 } : {});
   try {
     const cases: Record<string, CaseResult> = {};
-    for (const w of which) for (const c of CLIENTS) cases[`${w}.${c}`] = { name: `${w}.${c}`, ops_per_s: 0, reps: [] };
+    for (const w of which) for (const c of CLIENTS) cases[`${w}.${c}`] = { name: `${w}.${c}`, ops_per_s: 0, cpu_us_per_op: 0, reps: [], cpu: [] };
     // Rounds alternate the clients, so a noisy moment hits all of them alike.
     for (let r = 0; r < reps; r++) {
-      for (const w of which) for (const c of CLIENTS) cases[`${w}.${c}`]!.reps.push(runChild(`${w}.${c}`, server.addr, secs, taskset));
+      for (const w of which) {
+        for (const c of CLIENTS) {
+          const res = runChild(`${w}.${c}`, server.addr, secs, taskset);
+          cases[`${w}.${c}`]!.reps.push(res.ops_per_s);
+          cases[`${w}.${c}`]!.cpu.push(res.cpu_us_per_op);
+        }
+      }
     }
-    for (const k of Object.keys(cases)) cases[k]!.ops_per_s = median(cases[k]!.reps);
+    for (const k of Object.keys(cases)) {
+      cases[k]!.ops_per_s = median(cases[k]!.reps);
+      cases[k]!.cpu_us_per_op = median(cases[k]!.cpu);
+    }
     const pairs = which.flatMap((w) =>
       CLIENTS.filter((c) => c !== "silly").map((peer) => ({
-        name: `${w} vs ${peer}`,
+        name: `${LABELS[w]} vs ${peer}`,
+        unit: UNITS[w],
+        peerimpl: peer,
         ours: `${w}.silly`,
         peer: `${w}.${peer}`,
         ratio: round(cases[`${w}.silly`]!.ops_per_s / cases[`${w}.${peer}`]!.ops_per_s, 3),

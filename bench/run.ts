@@ -2,7 +2,7 @@
 // medians and ratios in a markdown table; JSON copy in bench/results/latest.json.
 //
 //   node --import tsx bench/run.ts [--rounds 3] [--secs 5] [--warmup 1] [--quick]
-//        [--only ws32,ws32x16,ws16k,ws1m,idle,http,micro] [--no-wrk] [--max-minutes 40]
+//        [--only ws32,ws32x16,ws16k,ws1m,idle,http,micro,redis] [--no-wrk] [--max-minutes 40]
 //        [--quiet-wait 20]   (seconds to wait, per measurement, for other processes to go
 //                             below 0.25 busy cores; 0 to never wait; default 0 with --quick)
 //
@@ -13,8 +13,9 @@ import { Args } from "./lib/args.js";
 import { describeMachine } from "./runner/machine.js";
 import { measure, type Context, type Sample } from "./runner/measure.js";
 import { runMicro, type MicroPair } from "./runner/micro.js";
+import { runRedis, type RedisPair } from "./runner/redis.js";
 import { makeRow, renderMarkdown, summarize, type Row } from "./runner/report.js";
-import { MICRO_ALIASES, SCENARIOS } from "./runner/scenarios.js";
+import { MICRO_ALIASES, REDIS_ID, SCENARIOS } from "./runner/scenarios.js";
 import { busyCores, waitQuiet } from "./runner/quiet.js";
 import { stopAll } from "./runner/spawn.js";
 
@@ -55,7 +56,7 @@ function options(): Options {
   if (!(o.secs > 0 && o.secs <= 120 && o.warmup >= 0 && o.warmup <= 60)) throw new Error("--secs must be (0,120], --warmup [0,60]");
   if (!(o.maxMinutes > 0 && o.maxMinutes <= 240)) throw new Error("--max-minutes must be (0,240]");
   if (!(o.quietWait >= 0 && o.quietWait <= 600)) throw new Error("--quiet-wait must be 0..600 seconds");
-  const known = [...SCENARIOS.map((s) => s.id), ...MICRO_ALIASES];
+  const known = [...SCENARIOS.map((s) => s.id), ...MICRO_ALIASES, REDIS_ID];
   for (const id of o.only) if (!known.includes(id)) throw new Error(`--only: unknown scenario ${id}; known: ${known.join(", ")}`);
   return o;
 }
@@ -127,6 +128,34 @@ async function main(): Promise<number> {
       log(`micro round ${r}: ${res.map((p) => `${p.name} ${(p.ours / p.peer).toFixed(2)}`).join(", ")}`);
     }
     for (const [name, e] of byName) rows.push(makeRow(`micro:${name}`, name, "ops/s", undefined, summarize(e.ours), summarize(e.peer)));
+  }
+
+  if (wanted(REDIS_ID)) {
+    const byName = new Map<string, { pair: RedisPair; ours: Sample[]; peer: Sample[] }>();
+    for (let r = 1; r <= o.rounds && !expired; r++) {
+      if (Date.now() > deadline) {
+        expired = true;
+        break;
+      }
+      await settle();
+      const res = await runRedis(ctx);
+      if (typeof res === "string") {
+        log(`redis round ${r}: FAILED: ${res}`);
+        notes.push(res);
+        clean = false;
+        continue;
+      }
+      for (const p of res) {
+        const e = byName.get(p.name) ?? { pair: p, ours: [], peer: [] };
+        e.ours.push({ ok: true, value: p.ours, impl: "silly-store-redis", detail: { cpu_us_per_op: p.ourscpu } });
+        e.peer.push({ ok: true, value: p.peer, impl: p.peerimpl, detail: { cpu_us_per_op: p.peercpu } });
+        byName.set(p.name, e);
+      }
+      log(`redis round ${r}: ${res.map((p) => `${p.name} ${(p.ours / p.peer).toFixed(2)}`).join(", ")}`);
+    }
+    for (const [name, e] of byName) {
+      rows.push(makeRow(`redis:${e.pair.peerimpl}:${name.split(",")[0]}`, name, e.pair.unit, undefined, summarize(e.ours), summarize(e.peer)));
+    }
   }
 
   if (expired) {
