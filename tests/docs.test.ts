@@ -1,12 +1,15 @@
 // Every ```ts run block in docs/*.md and README.md is a complete program: it
 // is extracted and run as its own process (cwd = repo root) and must exit 0
-// within the time limit. So the docs cannot rot.
+// within the time limit. So the docs cannot rot. Blocks that read
+// process.env.REDIS_ADDR get the address of a redis-server started for them.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { spawn } from "node:child_process";
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { startredis } from "./lib/redis.js";
+import type { RedisServer } from "./lib/redis.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const outdir = join(root, ".tmp", "docblocks");
@@ -32,10 +35,13 @@ export function extract(page: string, text: string): Block[] {
   return blocks;
 }
 
+let redis: RedisServer | undefined;
+
 function run(file: string): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ["--conditions=source", "--import", "tsx", file], {
       cwd: root,
+      env: redis === undefined ? process.env : { ...process.env, REDIS_ADDR: redis.addr },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let out = "";
@@ -58,9 +64,11 @@ const pages = [
 ];
 mkdirSync(outdir, { recursive: true });
 let count = 0;
+let needsredis = false;
 for (const page of pages) {
   const blocks = extract(page, readFileSync(join(root, page), "utf8"));
   for (const b of blocks) {
+    needsredis ||= b.code.includes("REDIS_ADDR");
     const file = join(outdir, `${page.replace(/[/.]/g, "_")}_${b.line}.ts`);
     writeFileSync(file, b.code);
     count++;
@@ -70,6 +78,14 @@ for (const page of pages) {
     });
   }
 }
+
+test.before(async () => {
+  if (needsredis) redis = await startredis();
+});
+
+test.after(async () => {
+  await redis?.stop();
+});
 
 test("the docs have runnable blocks", () => {
   assert.ok(count > 0, "no ```ts run blocks found");

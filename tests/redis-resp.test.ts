@@ -136,6 +136,14 @@ test("\"payload\" bulks: only the last element of a top-level aggregate is a Buf
   same("$2\r\nhi\r\n*3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n:1\r\n", ["hi", ["subscribe", "a", 1]], Infinity, "payload");
 });
 
+test("\"payload\" bulks: channels that come and go decode right (the decoder keeps recent ones)", () => {
+  const msg = (kind: string, ch: string, data: string): string =>
+    `*3\r\n$${Buffer.byteLength(kind)}\r\n${kind}\r\n$${Buffer.byteLength(ch)}\r\n${ch}\r\n$${Buffer.byteLength(data)}\r\n${data}\r\n`;
+  const channels = ["aa", "ab", "aa", "ba", "频道", "频遒", "频道", "", "x".repeat(100), "x".repeat(99) + "y"];
+  const stream = channels.map((c, i) => msg(i % 2 ? "message" : "massage", c, `d${i}`)).join("");
+  same(stream, channels.map((c, i) => [i % 2 ? "message" : "massage", c, b(`d${i}`)]), Infinity, "payload");
+});
+
 // ---- decoding: RESP3 ----
 
 test("RESP3 null, booleans, doubles, big numbers, verbatim and blob errors", () => {

@@ -31,6 +31,10 @@ export const MORE: unique symbol = Symbol("resp.more");
 /** The longest line accepted: headers, simple strings, errors, numbers. */
 export const LINE_MAX = 64 * 1024;
 
+/** Leading elements of a pub/sub message whose last text is kept (see Decoder.known), and their longest. */
+const KNOWN = 3;
+const KNOWN_MAX = 64;
+
 const CR = 13;
 const LF = 10;
 const EMPTY = Buffer.alloc(0);
@@ -223,6 +227,7 @@ export class Decoder {
   private mode: Bulks = "string";
   private skipping = false; // the reply went over max: keep nothing of it
   private skipleft = 0; // payload bytes still to drop while skipping
+  private recent: ({ bytes: Buffer; text: string } | undefined)[] = [];
 
   constructor(
     /** The largest reply kept, in bytes. */
@@ -396,14 +401,34 @@ export class Decoder {
 
   private bulk(buf: Buffer, from: number, to: number): string | Buffer {
     const m = this.mode;
-    if (m === "string" || (m === "payload" && !(this.stack.length === 1 && this.stack[0]!.left === 1))) {
-      return buf.toString("utf8", from, to);
-    }
+    if (m === "payload" && this.stack.length === 1) {
+      const top = this.stack[0]!;
+      if (top.left > 1) return this.known(top.items.length, buf, from, to);
+    } else if (m !== "buffer") return buf.toString("utf8", from, to);
     // A small value gets its own copy, so it does not keep a whole chunk alive.
     if ((to - from) * 2 >= buf.length) return buf.subarray(from, to);
     const out = Buffer.allocUnsafe(to - from);
     buf.copy(out, 0, from, to);
     return out;
+  }
+
+  /**
+   * The text of a short leading element of a pub/sub message ("message", the
+   * channel): the same few words come again and again, so the last one seen
+   * at each position is kept and compared byte for byte instead of decoded.
+   */
+  private known(at: number, buf: Buffer, from: number, to: number): string {
+    const n = to - from;
+    if (at >= KNOWN || n > KNOWN_MAX) return buf.toString("utf8", from, to);
+    const k = this.recent[at];
+    if (k !== undefined && k.bytes.length === n) {
+      let i = 0;
+      while (i < n && k.bytes[i] === buf[from + i]) i++;
+      if (i === n) return k.text;
+    }
+    const text = buf.toString("utf8", from, to);
+    this.recent[at] = { bytes: Buffer.from(buf.subarray(from, to)), text };
+    return text;
   }
 
   private aggregate(f: Frame): Reply {
