@@ -3,12 +3,15 @@
 // CPU 1 when taskset exists; each client case runs in its own process,
 // pinned to CPU 0). Prints one JSON line.
 //
-//   node --conditions=source --import tsx bench/redis.ts [--secs 3] [--reps 3] [--only pipeline,fanout]
+//   node --conditions=source --import tsx bench/redis.ts [--secs 3] [--reps 3] [--only pipeline,tasks,fanout]
 //   node --conditions=source --import tsx bench/redis.ts --case pipeline.silly --addr 127.0.0.1:P --secs 3
 //
 // Workloads, each client in its own idiomatic way:
 // - pipeline: batches of 100 commands (50 SET of a 32-byte value, 50 GET),
 //   one batch in flight; commands per second.
+// - tasks: 100 concurrent loops, each a SET then a GET of its own key, one
+//   command awaited at a time (how a server's request handlers use a client:
+//   the pipelining is the client's own); commands per second.
 // - fanout: 8 subscriber connections on one channel, one publisher sending
 //   128-byte messages in pipelined batches of 64, at most 2,048 messages
 //   ahead of the slowest subscriber; messages delivered per second (all
@@ -24,6 +27,7 @@ import { median, round } from "./lib/stats.js";
 import { startredis } from "../tests/lib/redis.js";
 
 const BATCH = 100;
+const TASKS = 100;
 const SUBSCRIBERS = 8;
 const PUBBATCH = 64;
 const WINDOW = 2048;
@@ -34,6 +38,8 @@ const CASE_TIMEOUT_MS = 120_000;
 /** One client library, reduced to what the workloads need. */
 interface Client {
   pipeline(cmds: string[][]): Promise<unknown[]>;
+  set(key: string, value: string): Promise<unknown>;
+  get(key: string): Promise<unknown>;
   subscribe(channel: string, onmessage: (data: string) => void): Promise<void>;
   close(): Promise<void>;
 }
@@ -51,6 +57,16 @@ const makers: Record<string, Maker> = {
           if (e !== undefined) throw new Error(String(e));
           return v;
         });
+      },
+      async set(key, value) {
+        const [v, err] = await db.set(key, value);
+        if (v === undefined) throw new Error(String(err));
+        return v;
+      },
+      async get(key) {
+        const [v, err] = await db.get(key);
+        if (v === undefined) throw new Error(String(err));
+        return v;
       },
       async subscribe(channel, onmessage) {
         const [sub, err] = await db.subscribe(channel);
@@ -80,6 +96,8 @@ const makers: Record<string, Maker> = {
         for (const a of cmds) m.addCommand(a);
         return m.execAsPipeline();
       },
+      set: (key, value) => c.set(key, value),
+      get: (key) => c.get(key),
       async subscribe(channel, onmessage) {
         sub = c.duplicate();
         await sub.connect();
@@ -105,6 +123,8 @@ const makers: Record<string, Maker> = {
           return v;
         });
       },
+      set: (key, value) => c.set(key, value),
+      get: (key) => c.get(key),
       async subscribe(channel, onmessage) {
         sub = c.duplicate();
         sub.on("message", (_ch: string, data: string) => onmessage(data));
@@ -152,6 +172,35 @@ function cpuof(since: NodeJS.CpuUsage): number {
   return d.user + d.system;
 }
 
+async function tasks(make: Maker, addr: string, secs: number): Promise<number> {
+  const c = await make(addr);
+  const run = async (ms: number): Promise<number> => {
+    const end = performance.now() + ms;
+    const counts = await Promise.all(
+      Array.from({ length: TASKS }, async (_, i) => {
+        const key = `bench:t${i}`;
+        let n = 0;
+        while (performance.now() < end) {
+          await c.set(key, VALUE);
+          const v = await c.get(key);
+          if (v !== VALUE) throw new Error(`tasks: GET returned ${String(v)}`);
+          n += 2;
+        }
+        return n;
+      }),
+    );
+    return counts.reduce((a, b) => a + b, 0);
+  };
+  await run(500);
+  const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
+  const n = await run(secs * 1000);
+  const rate = n / ((performance.now() - t0) / 1000);
+  cpuus = cpuof(cpu0) / n;
+  await c.close();
+  return rate;
+}
+
 async function fanout(make: Maker, addr: string, secs: number): Promise<number> {
   const subs = await Promise.all(Array.from({ length: SUBSCRIBERS }, () => make(addr)));
   const got = new Array<number>(SUBSCRIBERS).fill(0);
@@ -195,12 +244,13 @@ async function fanout(make: Maker, addr: string, secs: number): Promise<number> 
   return rate;
 }
 
-const workloads: Record<string, (make: Maker, addr: string, secs: number) => Promise<number>> = { pipeline, fanout };
+const workloads: Record<string, (make: Maker, addr: string, secs: number) => Promise<number>> = { pipeline, tasks, fanout };
 const LABELS: Record<string, string> = {
   pipeline: "redis pipelined GET/SET, batches of 100",
+  tasks: `redis GET/SET from ${TASKS} concurrent tasks`,
   fanout: `redis pub/sub fan-out, ${SUBSCRIBERS} subscribers`,
 };
-const UNITS: Record<string, string> = { pipeline: "cmds/s", fanout: "msgs/s" };
+const UNITS: Record<string, string> = { pipeline: "cmds/s", tasks: "cmds/s", fanout: "msgs/s" };
 
 export interface CaseResult {
   name: string;
@@ -231,7 +281,7 @@ async function main(): Promise<void> {
   const addr = a.str(["--addr"], "");
   const secs = a.num(["--secs"], 3);
   const reps = a.num(["--reps"], 3);
-  const which = a.str(["--only"], "pipeline,fanout").split(",").filter((s) => s !== "");
+  const which = a.str(["--only"], "pipeline,tasks,fanout").split(",").filter((s) => s !== "");
   a.done();
   if (!(secs > 0 && secs <= 60 && Number.isInteger(reps) && reps >= 1 && reps <= 20)) throw new Error("--secs must be (0,60] and --reps 1..20");
   for (const w of which) if (workloads[w] === undefined) throw new Error(`--only: unknown workload ${w}; known: ${Object.keys(workloads).join(", ")}`);
