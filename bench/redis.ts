@@ -316,6 +316,7 @@ async function main(): Promise<void> {
     const pairs = which.flatMap((w) =>
       CLIENTS.filter((c) => c !== "silly").map((peer) => ({
         name: `${LABELS[w]} vs ${peer}`,
+        workload: w,
         unit: UNITS[w],
         peerimpl: peer,
         ours: `${w}.silly`,

@@ -154,7 +154,7 @@ async function main(): Promise<number> {
       log(`redis round ${r}: ${res.map((p) => `${p.name} ${(p.ours / p.peer).toFixed(2)}`).join(", ")}`);
     }
     for (const [name, e] of byName) {
-      rows.push(makeRow(`redis:${e.pair.peerimpl}:${name.split(",")[0]}`, name, e.pair.unit, undefined, summarize(e.ours), summarize(e.peer)));
+      rows.push(makeRow(`redis:${e.pair.workload}:${e.pair.peerimpl}`, name, e.pair.unit, undefined, summarize(e.ours), summarize(e.peer)));
     }
   }
 

@@ -5,6 +5,7 @@ import { lastJson, runToEnd } from "./spawn.js";
 
 export interface RedisPair {
   name: string;
+  workload: string;
   unit: string;
   peerimpl: string;
   ours: number;
@@ -20,6 +21,7 @@ interface CaseJson {
 
 interface PairJson {
   name: string;
+  workload: string;
   unit: string;
   peerimpl: string;
   ours: string;
@@ -39,6 +41,7 @@ export async function runRedis(ctx: Context): Promise<RedisPair[] | string> {
   const cases = j.cases as Record<string, CaseJson>;
   return (j.pairs as PairJson[]).map((p) => ({
     name: p.name,
+    workload: p.workload,
     unit: p.unit,
     peerimpl: p.peerimpl,
     ours: cases[p.ours]!.ops_per_s,
