@@ -140,7 +140,7 @@ const makers: Record<string, Maker> = {
 
 const CLIENTS = Object.keys(makers);
 
-async function pipeline(make: Maker, addr: string, secs: number): Promise<number> {
+async function pipeline(make: Maker, addr: string, secs: number): Promise<Measured> {
   const c = await make(addr);
   const cmds: string[][] = [];
   for (let i = 0; i < BATCH / 2; i++) cmds.push(["SET", `bench:k${i}`, VALUE]);
@@ -155,24 +155,28 @@ async function pipeline(make: Maker, addr: string, secs: number): Promise<number
     }
     return n;
   };
+  const m = await measured(run, secs);
+  await c.close();
+  return m;
+}
+
+interface Measured {
+  ops_per_s: number;
+  /** The client's CPU time (user + system) per operation, in microseconds. */
+  cpu_us_per_op: number;
+}
+
+/** Warm up for 0.5 s, then time `run` (which returns the operations it did) for `secs`. */
+async function measured(run: (ms: number) => Promise<number>, secs: number): Promise<Measured> {
   await run(500);
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
   const n = await run(secs * 1000);
-  const rate = n / ((performance.now() - t0) / 1000);
-  cpuus = cpuof(cpu0) / n;
-  await c.close();
-  return rate;
+  const cpu = process.cpuUsage(cpu0);
+  return { ops_per_s: round(n / ((performance.now() - t0) / 1000), 0), cpu_us_per_op: round((cpu.user + cpu.system) / n, 3) };
 }
 
-/** Client CPU (user + system) per operation of the last run, in microseconds. */
-let cpuus = 0;
-function cpuof(since: NodeJS.CpuUsage): number {
-  const d = process.cpuUsage(since);
-  return d.user + d.system;
-}
-
-async function tasks(make: Maker, addr: string, secs: number): Promise<number> {
+async function tasks(make: Maker, addr: string, secs: number): Promise<Measured> {
   const c = await make(addr);
   const run = async (ms: number): Promise<number> => {
     const end = performance.now() + ms;
@@ -191,17 +195,12 @@ async function tasks(make: Maker, addr: string, secs: number): Promise<number> {
     );
     return counts.reduce((a, b) => a + b, 0);
   };
-  await run(500);
-  const t0 = performance.now();
-  const cpu0 = process.cpuUsage();
-  const n = await run(secs * 1000);
-  const rate = n / ((performance.now() - t0) / 1000);
-  cpuus = cpuof(cpu0) / n;
+  const m = await measured(run, secs);
   await c.close();
-  return rate;
+  return m;
 }
 
-async function fanout(make: Maker, addr: string, secs: number): Promise<number> {
+async function fanout(make: Maker, addr: string, secs: number): Promise<Measured> {
   const subs = await Promise.all(Array.from({ length: SUBSCRIBERS }, () => make(addr)));
   const got = new Array<number>(SUBSCRIBERS).fill(0);
   let sent = 0;
@@ -233,18 +232,13 @@ async function fanout(make: Maker, addr: string, secs: number): Promise<number> 
     }
     return got.reduce((a, b) => a + b, 0) - start;
   };
-  await run(500);
-  const t0 = performance.now();
-  const cpu0 = process.cpuUsage();
-  const n = await run(secs * 1000);
-  const rate = n / ((performance.now() - t0) / 1000);
-  cpuus = cpuof(cpu0) / n;
+  const m = await measured(run, secs);
   await pub.close();
   await Promise.all(subs.map((s) => s.close()));
-  return rate;
+  return m;
 }
 
-const workloads: Record<string, (make: Maker, addr: string, secs: number) => Promise<number>> = { pipeline, tasks, fanout };
+const workloads: Record<string, (make: Maker, addr: string, secs: number) => Promise<Measured>> = { pipeline, tasks, fanout };
 const LABELS: Record<string, string> = {
   pipeline: "redis pipelined GET/SET, batches of 100",
   tasks: `redis GET/SET from ${TASKS} concurrent tasks`,
@@ -261,14 +255,14 @@ export interface CaseResult {
   cpu: number[];
 }
 
-function runChild(name: string, addr: string, secs: number, taskset: boolean): { ops_per_s: number; cpu_us_per_op: number } {
+function runChild(name: string, addr: string, secs: number, taskset: boolean): Measured {
   const self = fileURLToPath(import.meta.url);
   const node = [process.execPath, ...process.execArgv, self, "--case", name, "--addr", addr, "--secs", String(secs)];
   const cmd = taskset ? ["taskset", "-c", "0", ...node] : node;
   const r = spawnSync(cmd[0]!, cmd.slice(1), { encoding: "utf8", timeout: CASE_TIMEOUT_MS, stdio: ["ignore", "pipe", "pipe"] });
   const line = r.stdout.trim().split("\n").pop() ?? "";
   if (r.status !== 0 || !line.startsWith("{")) throw new Error(`case ${name} failed (status ${String(r.status)}): ${r.stderr.slice(-500)}`);
-  return JSON.parse(line) as { ops_per_s: number; cpu_us_per_op: number };
+  return JSON.parse(line) as Measured;
 }
 
 function hastaskset(): boolean {
@@ -290,8 +284,7 @@ async function main(): Promise<void> {
     const run = workloads[w];
     const make = makers[c];
     if (run === undefined || make === undefined) throw new Error(`unknown case ${only}`);
-    const rate = await run(make, addr, secs);
-    process.stdout.write(JSON.stringify({ name: only, ops_per_s: round(rate, 0), cpu_us_per_op: round(cpuus, 3) }) + "\n");
+    process.stdout.write(JSON.stringify({ name: only, ...(await run(make, addr, secs)) }) + "\n");
     return;
   }
   const taskset = hastaskset();

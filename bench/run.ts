@@ -13,7 +13,7 @@ import { Args } from "./lib/args.js";
 import { describeMachine } from "./runner/machine.js";
 import { measure, type Context, type Sample } from "./runner/measure.js";
 import { runMicro, type MicroPair } from "./runner/micro.js";
-import { runRedis, type RedisPair } from "./runner/redis.js";
+import { runRedis } from "./runner/redis.js";
 import { makeRow, renderMarkdown, summarize, type Row } from "./runner/report.js";
 import { MICRO_ALIASES, REDIS_ID, SCENARIOS } from "./runner/scenarios.js";
 import { busyCores, waitQuiet } from "./runner/quiet.js";
@@ -104,58 +104,53 @@ async function main(): Promise<number> {
     rows.push(makeRow(s.id, s.label, s.unit, s.goal, summarize(samples.ours), summarize(samples.peer)));
   }
 
-  if (MICRO_ALIASES.some(wanted)) {
-    const byName = new Map<string, { ours: Sample[]; peer: Sample[] }>();
+  // Suites that measure both sides in one run of their own (micro, redis).
+  const pairrounds = async (tag: string, run: () => Promise<PairRow[] | string>): Promise<void> => {
+    const byId = new Map<string, { row: PairRow; ours: Sample[]; peer: Sample[] }>();
     for (let r = 1; r <= o.rounds && !expired; r++) {
       if (Date.now() > deadline) {
         expired = true;
         break;
       }
       await settle();
-      const res = await runMicro(ctx);
+      const res = await run();
       if (typeof res === "string") {
-        log(`micro round ${r}: FAILED: ${res}`);
+        log(`${tag} round ${r}: FAILED: ${res}`);
         notes.push(res);
         clean = false;
         continue;
       }
       for (const p of res) {
-        const e = byName.get(p.name) ?? { ours: [], peer: [] };
-        e.ours.push(microSample(p, "ours"));
-        e.peer.push(microSample(p, "peer"));
-        byName.set(p.name, e);
+        const e = byId.get(p.id) ?? { row: p, ours: [], peer: [] };
+        e.ours.push(p.ours);
+        e.peer.push(p.peer);
+        byId.set(p.id, e);
       }
-      log(`micro round ${r}: ${res.map((p) => `${p.name} ${(p.ours / p.peer).toFixed(2)}`).join(", ")}`);
+      log(`${tag} round ${r}: ${res.map((p) => `${p.label} ${(p.ours.value / p.peer.value).toFixed(2)}`).join(", ")}`);
     }
-    for (const [name, e] of byName) rows.push(makeRow(`micro:${name}`, name, "ops/s", undefined, summarize(e.ours), summarize(e.peer)));
+    for (const { row, ours, peer } of byId.values()) rows.push(makeRow(row.id, row.label, row.unit, undefined, summarize(ours), summarize(peer)));
+  };
+
+  if (MICRO_ALIASES.some(wanted)) {
+    await pairrounds("micro", async () => {
+      const res = await runMicro(ctx);
+      if (typeof res === "string") return res;
+      return res.map((p) => ({ id: `micro:${p.name}`, label: p.name, unit: "ops/s", ours: microSample(p, "ours"), peer: microSample(p, "peer") }));
+    });
   }
 
   if (wanted(REDIS_ID)) {
-    const byName = new Map<string, { pair: RedisPair; ours: Sample[]; peer: Sample[] }>();
-    for (let r = 1; r <= o.rounds && !expired; r++) {
-      if (Date.now() > deadline) {
-        expired = true;
-        break;
-      }
-      await settle();
+    await pairrounds("redis", async () => {
       const res = await runRedis(ctx);
-      if (typeof res === "string") {
-        log(`redis round ${r}: FAILED: ${res}`);
-        notes.push(res);
-        clean = false;
-        continue;
-      }
-      for (const p of res) {
-        const e = byName.get(p.name) ?? { pair: p, ours: [], peer: [] };
-        e.ours.push({ ok: true, value: p.ours, impl: "silly-store-redis", detail: { cpu_us_per_op: p.ourscpu } });
-        e.peer.push({ ok: true, value: p.peer, impl: p.peerimpl, detail: { cpu_us_per_op: p.peercpu } });
-        byName.set(p.name, e);
-      }
-      log(`redis round ${r}: ${res.map((p) => `${p.name} ${(p.ours / p.peer).toFixed(2)}`).join(", ")}`);
-    }
-    for (const [name, e] of byName) {
-      rows.push(makeRow(`redis:${e.pair.workload}:${e.pair.peerimpl}`, name, e.pair.unit, undefined, summarize(e.ours), summarize(e.peer)));
-    }
+      if (typeof res === "string") return res;
+      return res.map((p) => ({
+        id: `redis:${p.workload}:${p.peerimpl}`,
+        label: p.name,
+        unit: p.unit,
+        ours: { ok: true, value: p.ours, impl: "silly-store-redis", detail: { cpu_us_per_op: p.ourscpu } },
+        peer: { ok: true, value: p.peer, impl: p.peerimpl, detail: { cpu_us_per_op: p.peercpu } },
+      }));
+    });
   }
 
   if (expired) {
@@ -180,6 +175,15 @@ async function main(): Promise<number> {
   writeFileSync(`${root}bench/results/latest.json`, JSON.stringify({ date: new Date().toISOString(), quick: o.quick, ...report }, null, 2) + "\n");
   process.stdout.write(renderMarkdown(report) + "\n");
   return clean ? 0 : 1;
+}
+
+/** One row's pair of samples from a suite that measures both sides itself. */
+interface PairRow {
+  id: string;
+  label: string;
+  unit: string;
+  ours: Sample;
+  peer: Sample;
 }
 
 function microSample(p: MicroPair, side: "ours" | "peer"): Sample {

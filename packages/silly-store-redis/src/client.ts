@@ -22,7 +22,6 @@ import { encode, encodemany } from "./resp.js";
 import type { Arg, Args, Bulks, Decoder, Reply } from "./resp.js";
 import { MORE } from "./resp.js";
 import { RedisError } from "./error.js";
-import { Fifo } from "./fifo.js";
 import { COMMANDS, REFUSED } from "./commands.js";
 import type { CommandName } from "./commands.js";
 import { PubSubLink } from "./pubsub.js";
@@ -64,17 +63,20 @@ export const DEFAULTS = {
   maxqueue: 10_000,
 } as const;
 
+/** A command waiting for its reply; they form a list in the order they were sent. */
 interface Pending {
   resolve: (r: Result) => void;
   bulks: Bulks;
   deadline: number;
+  next: Pending | undefined;
 }
 
 const CLOSED_RESULT: Result = [undefined, CLOSED];
 
 /** The command connection: replies go to the waiting callers, oldest first. */
 class CommandLink extends Link {
-  private q = new Fifo<Pending>();
+  private head: Pending | undefined = undefined;
+  private tail: Pending | undefined = undefined;
   private timer: NodeJS.Timeout | undefined = undefined;
 
   /** Send the `n` commands encoded in `bytes`; resolves with their replies' results. */
@@ -114,27 +116,33 @@ class CommandLink extends Link {
 
   private expect(resolve: (r: Result) => void, bulks: Bulks): void {
     const t = this.o.timeout;
-    this.q.push({ resolve, bulks, deadline: t === undefined ? Infinity : now() + t });
+    const p: Pending = { resolve, bulks, deadline: t === undefined ? Infinity : now() + t, next: undefined };
+    if (this.tail === undefined) this.head = p;
+    else this.tail.next = p;
+    this.tail = p;
     if (t !== undefined && this.timer === undefined) this.arm(t);
   }
 
   protected dispatch(dec: Decoder): RedisError | undefined {
     for (;;) {
-      const head = this.q.peek();
+      const head = this.head;
       dec.bulks = head !== undefined ? head.bulks : "string";
       const r = dec.next();
       if (r === MORE) return undefined;
       if (dec.broken !== undefined) return dec.broken;
       if (dec.push) continue; // RESP3 pushes (client tracking, say) have no taker here
       if (head === undefined) return new RedisError("protocol", "the server sent a reply nobody asked for");
-      this.q.shift();
+      this.head = head.next;
+      if (this.head === undefined) this.tail = undefined;
       head.resolve(r instanceof RedisError ? [undefined, r] : [r, undefined]);
     }
   }
 
   protected onlost(err: RedisError): void {
     const failed: Result = [undefined, err];
-    for (const p of this.q.drain()) p.resolve(failed);
+    let p = this.head;
+    this.head = this.tail = undefined;
+    for (; p !== undefined; p = p.next) p.resolve(failed);
   }
 
   protected onready(): void {}
@@ -143,7 +151,7 @@ class CommandLink extends Link {
   private arm(ms: number): void {
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      const head = this.q.peek();
+      const head = this.head;
       if (head === undefined) return;
       const left = head.deadline - now();
       if (left > 0) return this.arm(left);

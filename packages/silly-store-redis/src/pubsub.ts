@@ -17,7 +17,6 @@ import type { Settings } from "./link.js";
 import { MORE, encode } from "./resp.js";
 import type { Decoder, Reply } from "./resp.js";
 import { RedisError } from "./error.js";
-import { Fifo } from "./fifo.js";
 
 export type SubscribeResult = [Subscription, undefined] | [undefined, RedisError];
 export type MessageResult = [Message, undefined] | [undefined, RedisError];
@@ -83,7 +82,7 @@ const CLOSED_SUB = new RedisError("closed", "the subscription is closed");
 export class PubSubLink extends Link {
   private readonly channels = new Map<string, Set<Subscription>>();
   private readonly patterns = new Map<string, Set<Subscription>>();
-  private readonly waiters = new Fifo<Waiter>();
+  private waiters: Waiter[] = []; // oldest first (a few at most: subscribing is rare)
   private restoring = false;
 
   constructor(o: Settings) {
@@ -162,10 +161,9 @@ export class PubSubLink extends Link {
       }
       if (r instanceof RedisError) {
         // An error reply answers the oldest (p)subscribe as a whole.
-        const w = this.waiters.peek();
+        const w = this.waiters.shift();
         if (w === undefined) logger.error("redis: subscription connection:", r.toString());
         else {
-          this.waiters.shift();
           w.left = 0;
           w.done(r);
         }
@@ -176,7 +174,7 @@ export class PubSubLink extends Link {
       if (kind === "message") this.deliver(this.channels, r[1], r[2], undefined);
       else if (kind === "pmessage" && r.length === 4) this.deliver(this.patterns, r[2], r[3], r[1]);
       else if (kind === "subscribe" || kind === "psubscribe") {
-        const w = this.waiters.peek();
+        const w = this.waiters[0];
         if (w !== undefined && --w.left === 0) {
           this.waiters.shift();
           w.done(undefined);
@@ -198,7 +196,9 @@ export class PubSubLink extends Link {
   }
 
   protected onlost(err: RedisError): void {
-    for (const w of this.waiters.drain()) {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) {
       w.left = 0;
       w.done(err);
     }
