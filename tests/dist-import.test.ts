@@ -31,7 +31,7 @@ test("plain node imports dist and runs a task/channel program", () => {
 });
 
 test("every exported subpath resolves to a built file without tsx", () => {
-  const subpaths = ["silly", "silly/task", "silly/time", "silly/logger", "silly/errno", "silly-sync-channel"];
+  const subpaths = ["silly", "silly/task", "silly/time", "silly/logger", "silly/errno", "silly-sync-channel", "silly-store-redis"];
   const program = `for (const s of ${JSON.stringify(subpaths)}) { const m = await import(s); if (!m.default) throw new Error(s + " has no default export"); }
     console.log(import.meta.resolve("silly/task"));`;
   const r = spawnSync(process.execPath, ["--input-type=module", "-e", program], { cwd: root, encoding: "utf8" });
