@@ -1,7 +1,19 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import channel from "silly-sync-channel";
 import task from "silly/task";
+
+setFlagsFromString("--expose-gc");
+const gc = runInNewContext("gc") as () => void;
+
+/** Live heap bytes after a full collection. */
+function liveheap(): number {
+  gc();
+  gc();
+  return process.memoryUsage().heapUsed;
+}
 
 test("FIFO across 1,000 values, falsy values intact", async () => {
   const ch = channel.new<unknown>();
@@ -128,6 +140,41 @@ test("many producers, several consumers: nothing lost, nothing duplicated", asyn
   await Promise.all(consumers);
   assert.is(seen.length, PRODUCERS * PER);
   assert.is(new Set(seen).size, PRODUCERS * PER);
+});
+
+// 2 million values through a queue that never empties: a FIFO that only
+// releases its storage when drained would keep a slot per value (16 MB and more).
+const PAIRS = 2_000_000;
+const HEAP_SLACK = 4 * 1024 * 1024;
+
+test("a standing backlog of one value: 2 million send/recv pairs keep the heap flat", async () => {
+  const ch = channel.new<number>();
+  ch.send(0);
+  const before = liveheap();
+  for (let i = 1; i <= PAIRS; i++) {
+    ch.send(i);
+    void ch.recv(); // a value is queued: recv takes it at once
+  }
+  const grown = liveheap() - before;
+  assert.is(ch.size, 1);
+  assert.equal(await ch.recv(), [PAIRS, undefined]);
+  assert.ok(grown < HEAP_SLACK, `the heap grew by ${grown} bytes`);
+});
+
+test("a standing backlog of one receiver: 2 million recv/send pairs keep the heap flat", async () => {
+  const ch = channel.new<number>();
+  const first = ch.recv();
+  const before = liveheap();
+  let last = first;
+  for (let i = 1; i <= PAIRS; i++) {
+    last = ch.recv();
+    ch.send(i); // wakes the oldest receiver
+  }
+  const grown = liveheap() - before;
+  assert.equal(await first, [1, undefined]);
+  ch.send(-1);
+  assert.equal(await last, [-1, undefined]);
+  assert.ok(grown < HEAP_SLACK, `the heap grew by ${grown} bytes`);
 });
 
 test.run();

@@ -9,6 +9,7 @@ import http from "silly-net-http";
 import { startchat, MAX_BACKLOG } from "../examples/chat/server.js";
 import type { Chat, Event } from "../examples/chat/server.js";
 import logger from "silly/logger";
+import { family, parse } from "./lib/promtext.js";
 
 logger.setlevel(logger.ERROR);
 
@@ -93,11 +94,49 @@ test("a client that never reads is dropped; the others keep chatting", async () 
   }
   await watcher;
   assert.is(dropped!.name, "stall");
+  assert.is((await scrape(chat))("chat_clients_dropped_total"), 1);
   // ann still works.
   await ann.write("still here", "text");
   const m = await until(ann, (e) => e.type === "message" && e.text === "still here");
   assert.is(m.name, "ann");
   raw.destroy();
+  await ann.close();
+  await chat.stop();
+});
+
+/** The chat's /metrics, parsed: metric name -> value of its one sample. */
+async function scrape(chat: Chat): Promise<(name: string) => number> {
+  const [res, err] = await http.get(`http://${chat.addr}/metrics`);
+  assert.ok(res, err);
+  assert.is(res!.status, 200);
+  assert.match(res!.header["content-type"] ?? "", /^text\/plain; version=0\.0\.4/);
+  const families = parse(res!.body.toString());
+  return (name) => Number(family(families, name).metrics[0]!.value);
+}
+
+test("/metrics: open sockets, messages and bytes in and out, dropped clients", async () => {
+  const chat = await start();
+  const ann = await join(chat, "ann");
+  await until(ann, (e) => e.type === "presence" && e.online!.includes("ann"));
+  const bob = await join(chat, "bob");
+  await until(ann, (e) => e.type === "presence" && e.online!.includes("bob"));
+  await ann.write("héllo", "text");
+  await until(bob, (e) => e.type === "message");
+  await until(ann, (e) => e.type === "message");
+  let m = await scrape(chat);
+  assert.is(m("chat_sockets_open"), 2);
+  assert.is(m("chat_messages_received_total"), 1);
+  assert.is(m("chat_received_bytes_total"), Buffer.byteLength("héllo"));
+  // join(ann) + presence to ann; join(bob) + presence to both; the message to both
+  assert.is(m("chat_messages_sent_total"), 2 + 4 + 2);
+  assert.ok(m("chat_sent_bytes_total") > 8 * 20);
+  assert.is(m("chat_clients_dropped_total"), 0);
+  assert.ok(m("process_resident_memory_bytes") > 0);
+  assert.ok(m("silly_tasks") >= 3);
+  await bob.close();
+  await until(ann, (e) => e.type === "leave");
+  m = await scrape(chat);
+  assert.is(m("chat_sockets_open"), 1);
   await ann.close();
   await chat.stop();
 });

@@ -183,6 +183,13 @@ test("silly.pcall, genid, version", async () => {
     throw new Error("async bad");
   });
   assert.is(r[0], false);
+  // A function typed to return any (JSON.parse) gives the plain tuple, not a promise of it.
+  const [jok, parsed] = silly.pcall(JSON.parse, '{"n":1}');
+  assert.is(jok, true);
+  assert.is(parsed.n, 1);
+  const [bok, perr] = silly.pcall(JSON.parse, "{");
+  assert.is(bok, false);
+  assert.instance(perr, SyntaxError);
   const a = silly.genid();
   const b = silly.genid();
   assert.ok(b > a);

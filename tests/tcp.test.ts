@@ -7,11 +7,13 @@ import { randomBytes } from "node:crypto";
 import { once } from "node:events";
 import net from "node:net";
 import tcp from "silly/net/tcp";
+import protocol from "silly/net/protocol";
 import type { Conn, Listener } from "silly/net/tcp";
 import errno from "silly/errno";
 import task from "silly/task";
 import logger from "silly/logger";
 import { deferred } from "./lib/deferred.js";
+import { nodesocket } from "./lib/nodesocket.js";
 
 
 
@@ -41,13 +43,12 @@ async function pair(): Promise<{ c: Conn; s: Conn; l: Listener; done: () => void
   return { c, s, l, done: () => (c.close(), s.close(), l.close()) };
 }
 
-/** Resolves when the next chunk reaches s (after s has buffered it). */
-/** The next chunk has reached the conn's buffer (seen through its internal watcher hook). */
+/** Resolves when the next chunk reaches s (after s has buffered it), seen through protocol.watch. */
 function arrival(s: Conn): Promise<void> {
   return new Promise((resolve) =>
-    s.watch({
+    protocol.watch(s, {
       arrived() {
-        s.watch(undefined);
+        protocol.watch(s, undefined);
         resolve();
       },
     }),
@@ -74,7 +75,7 @@ test("listen resolves once bound; accept runs as a task; addr, port, remoteaddr"
   const c = await dial(l.addr);
   const { intask, remote } = await seen.promise;
   assert.ok(intask, "accept runs inside a task");
-  assert.is(remote, `127.0.0.1:${c.socket.localPort}`);
+  assert.is(remote, `127.0.0.1:${nodesocket(c).localPort}`);
   assert.is(c.remoteaddr, l.addr);
   assert.equal(await c.read(1), [undefined, errno.EOF, Buffer.alloc(0)]);
   c.close();
@@ -478,20 +479,19 @@ async function firstabandoned(l: Listener, logs: string[], sink: ReturnType<type
   l.close();
 }
 
-test("direct accept (internal, for protocol servers): called outside any task; a throw is logged and closes that conn", async () => {
+test("protocol.direct accept: called outside any task; a throw is logged and closes that conn", async () => {
   const logs: string[] = [];
   const sink = logger.setsink((line) => logs.push(line));
   const seen: boolean[] = [];
   let n = 0;
   const [l, err] = await tcp.listen({
     addr: "127.0.0.1:0",
-    direct: true,
-    accept: (conn) => {
+    accept: protocol.direct((conn) => {
       seen.push(task.running() !== undefined);
       if (++n === 1) throw new Error("boom from direct accept (expected by the test)");
       void conn.write("ok\n");
       conn.close();
-    },
+    }),
   });
   if (l === undefined) throw new Error(String(err));
   await firstabandoned(l, logs, sink, "boom from direct accept");
@@ -515,8 +515,8 @@ test("a delimiter that does not come within the receive bound fails with errno.M
 
 test("accepted plain TCP sockets take the fast read path unless SILLY_FASTREAD=0", async () => {
   const { s, done } = await pair();
-  const slot = Object.getOwnPropertySymbols(s.socket).find((x) => x.description === "kBufferCb");
-  const cb = slot === undefined ? undefined : (s.socket as unknown as Record<symbol, unknown>)[slot];
+  const slot = Object.getOwnPropertySymbols(nodesocket(s)).find((x) => x.description === "kBufferCb");
+  const cb = slot === undefined ? undefined : (nodesocket(s) as unknown as Record<symbol, unknown>)[slot];
   if (process.env.SILLY_FASTREAD === "0") assert.is(cb, null, "the public 'data' path is used");
   else assert.type(cb, "function", "reads go through the fast path");
   done();

@@ -66,8 +66,38 @@ test("callbacks can sleep (they are tasks)", async () => {
   assert.is(v, "slept in callback");
 });
 
+test("a negative delay counts as 0 (a deadline already past), for after and sleep", async () => {
+  const order: string[] = [];
+  const fired = new Promise<void>((resolve) => {
+    time.after(5, () => {
+      order.push("5 ms");
+      resolve();
+    });
+    time.after(-50, (session) => order.push(`-50 ms, session ${typeof session}`));
+  });
+  await fired;
+  assert.equal(order, ["-50 ms, session number", "5 ms"]);
+  const t0 = time.monotonic();
+  await time.sleep(-1);
+  const slept = await new Promise<boolean>((resolve) => {
+    task.fork(async () => {
+      await time.sleep(-1000);
+      resolve(true);
+    });
+  });
+  assert.ok(slept);
+  // Cancellable like any timer.
+  let ran = false;
+  time.cancel(time.after(-1, () => (ran = true)));
+  await new Promise<void>((resolve) => time.after(5, () => resolve()));
+  assert.is(ran, false);
+  assert.ok(time.monotonic() - t0 >= 0);
+});
+
 test("bad arguments throw clearly", () => {
-  assert.throws(() => time.after(-1, () => {}), /ms must be/);
+  assert.throws(() => time.after(Number.NaN, () => {}), /ms must be a finite number/);
+  assert.throws(() => time.sleep(Infinity), /ms must be/);
+  assert.throws(() => time.sleep("5" as never), /ms must be/);
   assert.throws(() => time.sleep(Number.NaN), /ms must be/);
   assert.throws(() => time.after(1, null as never), /must be a function/);
 });

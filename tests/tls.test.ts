@@ -13,6 +13,7 @@ import tcp from "silly/net/tcp";
 import errno from "silly/errno";
 import task from "silly/task";
 import { deferred } from "./lib/deferred.js";
+import { nodesocket } from "./lib/nodesocket.js";
 
 const fixture = (name: string): string => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), "utf8");
 const ca = fixture("ca.pem");
@@ -40,7 +41,7 @@ async function dial(addr: string, opts: ConnectOpts = { ca }): Promise<Conn> {
 
 /** Common name of the certificate the server presented to c. */
 function peercn(c: Conn): unknown {
-  return (c.socket as TLSSocket).getPeerCertificate().subject.CN;
+  return (nodesocket(c) as TLSSocket).getPeerCertificate().subject.CN;
 }
 
 /** The CN a raw node:tls client sees, with or without an SNI name. */
@@ -83,7 +84,7 @@ test("listen + connect with ca and hostname localhost: a round trip, accept as a
   const { intask, alpn, remote } = await info.promise;
   assert.ok(intask);
   assert.is(alpn, undefined);
-  assert.is(remote, `127.0.0.1:${c.socket.localPort}`);
+  assert.is(remote, `127.0.0.1:${nodesocket(c).localPort}`);
   c.close();
   l.close();
 });

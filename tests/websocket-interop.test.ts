@@ -14,6 +14,7 @@ import channel from "silly-sync-channel";
 import type { Channel } from "silly-sync-channel";
 import logger from "silly/logger";
 import { upgrading } from "./lib/upgrading.js";
+import { nodesocket } from "./lib/nodesocket.js";
 
 logger.setlevel(logger.ERROR);
 
@@ -293,7 +294,7 @@ async function wsserver(opts: WebSocket.ServerOptions = {}): Promise<WsSrv> {
 async function ourclient(ws: WsSrv, path = "/", header?: Record<string, string>, opts?: Parameters<typeof websocket.connect>[2]): Promise<[Socket, Peer]> {
   const [c, err] = await websocket.connect(ws.url + path, header, opts);
   assert.ok(c, err);
-  leftovers.push(() => c!.conn.socket.destroy());
+  leftovers.push(() => nodesocket(c!.conn).destroy());
   const [p] = await ws.peers.recv();
   return [c!, p![0]];
 }
@@ -404,7 +405,7 @@ test("our client -> ws server: path, query and custom headers; subprotocol", asy
   const ws = await wsserver({ handleProtocols: (set) => (set.has("b") ? "b" : false) });
   const [c, err] = await websocket.connect(`${ws.url}/a/b?c=d&e=%20`, { "x-hello": "world", cookie: "k=v" }, { protocols: ["a", "b"] });
   assert.ok(c, err);
-  leftovers.push(() => c!.conn.socket.destroy());
+  leftovers.push(() => nodesocket(c!.conn).destroy());
   const [p] = await ws.peers.recv();
   const [peer, url, headers] = p!;
   assert.is(url, "/a/b?c=d&e=%20");
@@ -421,7 +422,7 @@ test("our client -> ws server: 50 clients echo 20 messages each", async () => {
   await Promise.all(Array.from({ length: 50 }, async (_, i) => {
     const [c, err] = await websocket.connect(ws.url);
     assert.ok(c, err);
-    leftovers.push(() => c!.conn.socket.destroy());
+    leftovers.push(() => nodesocket(c!.conn).destroy());
     for (let j = 0; j < 20; j++) {
       const m = j % 3 === 0 ? pattern(j * 50 + i, i) : `ours ${i}/${j} 你好`;
       await c!.write(m, typeof m === "string" ? "text" : "binary");
@@ -470,7 +471,7 @@ test("Node's built-in WebSocket (child process) against our server: text and bin
       offered.send(stream.header["sec-websocket-extensions"] ?? "");
       const [sock] = await websocket.upgrade(stream);
       if (!sock) return;
-      leftovers.push(() => sock.conn.socket.destroy());
+      leftovers.push(() => nodesocket(sock.conn).destroy());
       while (true) {
         const [data, typ] = await sock.read();
         if (data === undefined) break;

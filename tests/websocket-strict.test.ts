@@ -14,6 +14,7 @@ import channel from "silly-sync-channel";
 import type { Channel } from "silly-sync-channel";
 import logger from "silly/logger";
 import { upgrading } from "./lib/upgrading.js";
+import { nodesocket } from "./lib/nodesocket.js";
 
 logger.setlevel(logger.ERROR);
 
@@ -523,7 +524,7 @@ async function rawserver(): Promise<{ port: number; peers: Channel<[Raw, string]
 async function clientpair(rs: { port: number; peers: Channel<[Raw, string]> }): Promise<[Socket, Raw, string]> {
   const [c, err] = await websocket.connect(`ws://127.0.0.1:${rs.port}/raw`);
   assert.ok(c, err);
-  leftovers.push(() => c!.conn.socket.destroy());
+  leftovers.push(() => nodesocket(c!.conn).destroy());
   const [p] = await rs.peers.recv();
   return [c!, p![0], p![1]];
 }

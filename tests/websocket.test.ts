@@ -15,6 +15,7 @@ import type { Channel } from "silly-sync-channel";
 import task from "silly/task";
 import logger from "silly/logger";
 import { deferred } from "./lib/deferred.js";
+import { nodesocket } from "./lib/nodesocket.js";
 
 logger.setlevel(logger.ERROR);
 
@@ -65,14 +66,14 @@ async function wsserver(opts?: UpgradeOptions, extra: Partial<ListenConf> = {}):
 async function accepted(srv: WsServer): Promise<Socket> {
   const [pair, err] = await srv.socks.recv();
   assert.ok(pair, String(err));
-  leftovers.push(() => pair![0].conn.socket.destroy());
+  leftovers.push(() => nodesocket(pair![0].conn).destroy());
   return pair![0];
 }
 
 async function dial(url: string, header?: Record<string, string>, opts?: Parameters<typeof websocket.connect>[2]): Promise<Socket> {
   const [sock, err] = await websocket.connect(url, header, opts);
   assert.ok(sock, err);
-  leftovers.push(() => sock!.conn.socket.destroy());
+  leftovers.push(() => nodesocket(sock!.conn).destroy());
   return sock!;
 }
 
@@ -365,7 +366,7 @@ test("seed: broadcast server with a channel; 5 clients; two leave mid-way, the o
       await s.write(`r2 ${i}.${k}`, "text");
       if (i === 0 && k === 2) {
         await socks[0]!.close();
-        socks[1]!.conn.socket.destroy();
+        nodesocket(socks[1]!.conn).destroy();
       }
     }
   }));
@@ -421,7 +422,7 @@ test("seed: WSS with the fixture certificate via http.listen({ addr, certs, hand
   await expectmsg(sock, big, "binary", "1 MiB over TLS");
   await sock.write("你好 wss", "text");
   await expectmsg(sock, "你好 wss", "text", "CJK over TLS");
-  assert.ok(sock.conn.socket.constructor.name === "TLSSocket", "the conn is a TLS connection");
+  assert.ok(nodesocket(sock.conn).constructor.name === "TLSSocket", "the conn is a TLS connection");
   await sock.close();
   await serverdone.promise;
   server.close();
@@ -609,7 +610,7 @@ test("a pending read() ends with an error value when the socket is closed locall
 test("abrupt TCP close: read() returns an EOF error (server drops, then client drops)", async () => {
   const srv = await wsserver();
   const [c, s] = await pair(srv);
-  s.conn.socket.destroy();
+  nodesocket(s.conn).destroy();
   const err = await expecterr(c, "client after server drop");
   assert.ok(/End of file|EOF/.test(err), err);
   await c.close(); // resolves at once
@@ -617,7 +618,7 @@ test("abrupt TCP close: read() returns an EOF error (server drops, then client d
   assert.is(ok, false);
 
   const [c2, s2] = await pair(srv);
-  c2.conn.socket.destroy();
+  nodesocket(c2.conn).destroy();
   const err2 = await expecterr(s2, "server after client drop");
   assert.ok(/End of file|EOF/.test(err2), err2);
   await s2.close();
@@ -1076,7 +1077,7 @@ test("close() while unread messages have paused the connection still completes t
   const [c, s] = await pair(srv);
   // The server reads nothing; 3 MiB pile up and it stops reading from the conn.
   for (let i = 0; i < 10; i++) await c.write(pattern(300 * 1024, i));
-  while (!s.conn.socket.isPaused()) await once(s.conn.socket, "data");
+  while (!nodesocket(s.conn).isPaused()) await once(nodesocket(s.conn), "data");
   const reading = (async () => {
     for (;;) {
       const [data, typ] = await c.read();
@@ -1104,7 +1105,7 @@ test("a timed-out close handshake drops the connection even when the peer never 
   for (let i = 0; i < 32; i++) void s.write(pattern(1024 * 1024));
   assert.ok(s.conn.unsentbytes() > 0, "bytes wait for the peer");
   await s.close(1000);
-  assert.ok(s.conn.socket.destroyed, "the TCP connection is gone, queued bytes or not");
+  assert.ok(nodesocket(s.conn).destroyed, "the TCP connection is gone, queued bytes or not");
   raw.destroy();
   srv.close();
 });

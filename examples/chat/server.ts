@@ -1,7 +1,8 @@
 // A chat server: the seed's broadcast example grown into a small app.
-// GET / serves the page; /ws is the WebSocket. Messages fan out through one
-// channel and one broadcast task, as in the seed; a client whose unsent
-// backlog passes a bound is dropped instead of slowing everyone down.
+// GET / serves the page; /ws is the WebSocket; /metrics the Prometheus
+// metrics. Messages fan out through one channel and one broadcast task, as in
+// the seed; a client whose unsent backlog passes a bound is dropped instead
+// of slowing everyone down.
 import { readFileSync } from "node:fs";
 import http from "silly-net-http";
 import type { Server, ServerStream } from "silly-net-http";
@@ -10,6 +11,9 @@ import type { Socket } from "silly-net-websocket";
 import channel from "silly-sync-channel";
 import task from "silly/task";
 import logger from "silly/logger";
+import prometheus from "silly-metrics/prometheus";
+import { chatmetrics } from "./metrics.js";
+import type { ChatMetrics } from "./metrics.js";
 
 const page = readFileSync(new URL("./index.html", import.meta.url));
 
@@ -33,6 +37,7 @@ export interface Chat {
   server: Server;
   /** "ip:port" the server is bound to. */
   addr: string;
+  metrics: ChatMetrics;
   /** Close every socket with 1001 (going away) and stop listening. */
   stop(): Promise<void>;
 }
@@ -40,6 +45,8 @@ export interface Chat {
 export async function startchat(addr: string): Promise<[Chat, undefined] | [undefined, string]> {
   const clients = new Set<Client>();
   const broadcast = channel.new<string>();
+  const metrics = chatmetrics();
+  const servemetrics = prometheus.handler(metrics.registry);
   let guests = 0;
 
   const online = (): string[] => [...clients].map((c) => c.name);
@@ -50,6 +57,7 @@ export async function startchat(addr: string): Promise<[Chat, undefined] | [unde
   const drop = (c: Client, why: string): void => {
     if (!clients.delete(c)) return;
     logger.warn("chat: dropping %s (%s): %s", c.name, c.sock.conn.remoteaddr, why);
+    metrics.dropped.inc();
     void c.sock.close(1008, why);
     publish({ type: "leave", name: c.name });
     publish({ type: "presence", online: online() });
@@ -63,9 +71,14 @@ export async function startchat(addr: string): Promise<[Chat, undefined] | [unde
         logger.debug("chat: broadcast ends: %s", err);
         return;
       }
+      const size = Buffer.byteLength(msg);
       for (const c of clients) {
         if (c.sock.conn.unsentbytes() > MAX_BACKLOG) drop(c, "too slow");
-        else void c.sock.write(msg, "text");
+        else {
+          void c.sock.write(msg, "text");
+          metrics.messagesout.inc();
+          metrics.bytesout.add(size);
+        }
       }
     }
   });
@@ -79,6 +92,7 @@ export async function startchat(addr: string): Promise<[Chat, undefined] | [unde
     const wanted = String(stream.query["name"] ?? "").trim().slice(0, 32);
     const c: Client = { name: wanted !== "" ? wanted : `guest-${++guests}`, sock };
     clients.add(c);
+    metrics.sockets.inc();
     logger.info("chat: %s joined from %s", c.name, sock.conn.remoteaddr);
     publish({ type: "join", name: c.name });
     publish({ type: "presence", online: online() });
@@ -86,6 +100,8 @@ export async function startchat(addr: string): Promise<[Chat, undefined] | [unde
       const [data, typ] = await sock.read();
       if (data === undefined || typ === "close") break;
       if (typ === "text") {
+        metrics.messagesin.inc();
+        metrics.bytesin.add(Buffer.byteLength(data));
         const text = data.trim().slice(0, 2000);
         if (text !== "") publish({ type: "message", name: c.name, text, at: Date.now() });
       } else if (typ === "ping") {
@@ -97,6 +113,7 @@ export async function startchat(addr: string): Promise<[Chat, undefined] | [unde
       publish({ type: "leave", name: c.name });
       publish({ type: "presence", online: online() });
     }
+    metrics.sockets.dec();
     await sock.close();
   };
 
@@ -105,6 +122,8 @@ export async function startchat(addr: string): Promise<[Chat, undefined] | [unde
     handler: async (stream) => {
       if (stream.path === "/ws") {
         await session(stream);
+      } else if (stream.path === "/metrics") {
+        await servemetrics(stream);
       } else if (stream.path === "/" && (stream.method === "GET" || stream.method === "HEAD")) {
         stream.respond(200, { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" });
         stream.close(page);
@@ -123,5 +142,5 @@ export async function startchat(addr: string): Promise<[Chat, undefined] | [unde
     broadcast.close("server stopped");
     await Promise.all(closing);
   };
-  return [{ server, addr: server.addr, stop }, undefined];
+  return [{ server, addr: server.addr, metrics, stop }, undefined];
 }

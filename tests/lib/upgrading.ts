@@ -8,6 +8,7 @@ import websocket from "silly-net-websocket";
 import type { Socket, UpgradeOptions } from "silly-net-websocket";
 import channel from "silly-sync-channel";
 import type { Channel } from "silly-sync-channel";
+import { nodesocket } from "./nodesocket.js";
 
 export interface Upgrading {
   server: Server;
@@ -21,7 +22,7 @@ export async function upgrading(leftovers: (() => void)[], opts?: UpgradeOptions
     handler: async (stream) => {
       const [sock, uerr] = await websocket.upgrade(stream, opts);
       assert.ok(sock, uerr);
-      leftovers.push(() => sock!.conn.socket.destroy());
+      leftovers.push(() => nodesocket(sock!.conn).destroy());
       socks.send([sock!, stream]);
     },
   });

@@ -2,6 +2,7 @@
 import tcp from "silly/net/tcp";
 import type { Conn, Listener } from "silly/net/tcp";
 import tls from "silly/net/tls";
+import { direct } from "silly/net/protocol";
 import type { CertConf } from "silly/net/tls";
 import { DEFAULT_LIMITS, DEFAULT_TIMEOUTS } from "./types.js";
 import type { Limits, Timeouts } from "./types.js";
@@ -100,7 +101,7 @@ export function listen(conf: ListenConf): Promise<ListenResult> {
   };
   // Called directly on the accepting turn (no task per connection): it only
   // sets up the session, whose requests each run in a task of their own.
-  const accept = (conn: Conn): void => {
+  const accept = direct((conn: Conn): void => {
     if (sc.closing) {
       conn.close();
       return;
@@ -109,7 +110,7 @@ export function listen(conf: ListenConf): Promise<ListenResult> {
     if (proto === undefined || proto === "http/1.1") new Session(conn, sc).start();
     else if (proto === "h2") serveh2(conn, sc);
     else conn.close(); // offered through alpnprotos, but not spoken here
-  };
+  });
   const bound = secure
     ? tls.listen({
         addr: conf.addr,
@@ -117,8 +118,7 @@ export function listen(conf: ListenConf): Promise<ListenResult> {
         alpnprotos: conf.alpnprotos ?? ["http/1.1"],
         backlog: conf.backlog,
         accept,
-        direct: true,
       })
-    : tcp.listen({ addr: conf.addr, backlog: conf.backlog, accept, direct: true });
+    : tcp.listen({ addr: conf.addr, backlog: conf.backlog, accept });
   return bound.then((r): ListenResult => (r[0] === undefined ? [undefined, r[1]] : [new Server(r[0], sc), undefined]));
 }

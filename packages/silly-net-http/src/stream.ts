@@ -2,7 +2,7 @@
 // configuration the protocol sessions work from.
 import type { Conn } from "silly/net/tcp";
 import { error as logerror } from "silly/logger";
-import { onsettle } from "silly/task";
+import { onsettle } from "silly/net/protocol";
 import type { Body, Header, HeaderInput, Limits, ReadAllResult, ReadResult, Timeouts, WriteResult } from "./types.js";
 
 /** One request and its response, as a handler sees it (HTTP/1.x or HTTP/2). */

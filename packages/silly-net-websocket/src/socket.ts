@@ -6,7 +6,9 @@
 // concurrent writers never interleave; the conn sends what was written at the
 // end of the event loop's poll phase.
 import { isUtf8 } from "node:buffer";
-import type { Conn, Consumer } from "silly/net/tcp";
+import type { Conn } from "silly/net/tcp";
+import { abort, flowing, takeover, writeinto } from "silly/net/protocol";
+import type { Consumer } from "silly/net/protocol";
 import { FrameParser, encodemessage, encodeinto, stagedsize, typeopcode, decodeclose, encodeclose, validclosecode, MAX_REASON } from "./codec/index.js";
 import type { MessageType, ParserSink } from "./codec/index.js";
 
@@ -84,7 +86,7 @@ export class Socket {
     const link = new Link(this);
     this.parser = new FrameParser({ role, maxPayload: this.opts.maxPayload, maxFragments: this.opts.maxFragments }, link);
     link.parser = this.parser;
-    conn.takeover(link);
+    takeover(conn, link);
   }
 
   // ---- incoming ----
@@ -115,7 +117,7 @@ export class Socket {
     this.qbytes += data.length;
     if (this.qbytes > QUEUE_HIGH && !this.paused) {
       this.paused = true;
-      this.conn.flowing(false);
+      flowing(this.conn, false);
     }
   }
 
@@ -185,7 +187,7 @@ export class Socket {
       }
       if (this.paused && this.qbytes <= QUEUE_HIGH / 2) {
         this.paused = false;
-        this.conn.flowing(true);
+        flowing(this.conn, true);
       }
       return Promise.resolve(e as ReadResult);
     }
@@ -217,11 +219,8 @@ export class Socket {
     if (!this.mask && data !== undefined && type !== "close") {
       const n = stagedsize(data);
       if (n > 0 && (n <= 127 || type === "text" || type === "binary")) {
-        const refused = this.conn.refusal();
-        if (refused !== undefined) return refused;
-        const at = this.conn.stage(n);
-        if (encodeinto(this.conn.stagebuf(), at, op, data)) return this.conn.queued();
-        this.conn.unstage(n); // not ASCII: encoded below
+        const sent = writeinto(this.conn, n, encodeinto, op, data);
+        if (sent !== undefined) return sent; // else not ASCII: encoded below
       }
     }
     let frames: Buffer[];
@@ -267,7 +266,7 @@ export class Socket {
     // after our close frame is dropped, so the queue no longer grows).
     if (this.paused) {
       this.paused = false;
-      this.conn.flowing(true);
+      flowing(this.conn, true);
     }
     const done = new Promise<void>((resolve) => (this.closewaiters ??= []).push(resolve));
     this.settle();
@@ -276,7 +275,7 @@ export class Socket {
         this.finish();
         // The handshake failed: do not wait for a peer that may never read
         // to take the bytes still queued (conn.close() would flush them first).
-        this.conn.abort();
+        abort(this.conn);
       }, this.opts.closeTimeout);
     }
     return done;

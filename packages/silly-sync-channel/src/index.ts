@@ -10,7 +10,15 @@ export type RecvResult<T> = [T, undefined] | [undefined, unknown];
 
 const DEFAULT_REASON = "channel closed";
 
-/** An array plus a read index: O(1) shift, storage released when drained. */
+/** Read slots a queue may leave behind before it compacts (see Fifo.shift). */
+const COMPACT_MIN = 1024;
+
+/**
+ * An array plus a read index: O(1) shift, storage released when drained. A
+ * queue that never drains (a standing backlog) compacts once the slots already
+ * read are at least half of the array, so it holds O(size) slots, not one per
+ * value ever sent; each value is moved at most once per halving (amortized O(1)).
+ */
 class Fifo<V> {
   private items: V[] = [];
   private head = 0;
@@ -25,6 +33,10 @@ class Fifo<V> {
     const v = this.items[this.head]!;
     this.items[this.head++] = undefined as never;
     if (this.head === this.items.length) this.clear();
+    else if (this.head >= COMPACT_MIN && this.head * 2 >= this.items.length) {
+      this.items.splice(0, this.head);
+      this.head = 0;
+    }
     return v;
   }
   /** Remove and return every item, oldest first. */

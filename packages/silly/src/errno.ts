@@ -1,6 +1,8 @@
 // silly.errno: transport errors as constants, so `err === errno.EOF` works for
 // values returned by silly/net/tcp and silly/net/tls. Each value is a
 // readable message, so logging it needs no lookup.
+import { causeof } from "./internal/cause.js";
+
 const table = {
   INTR: "Interrupted system call",
   ACCES: "Permission denied",
@@ -50,19 +52,6 @@ function istls(err: unknown, code: string): boolean {
   if (code.includes("CERT") || code.includes("CRL") || X509CODES.has(code)) return true;
   // OpenSSL errors carry the library that raised them.
   return typeof (err as { library?: unknown }).library === "string";
-}
-
-/**
- * The readable cause of an error: OpenSSL's short reason ("wrong version
- * number") instead of its long diagnostic line, else the message.
- * @internal
- */
-export function causeof(err: unknown, withlibrary = false): string {
-  const e = err as { reason?: unknown; library?: unknown; message?: unknown } | null;
-  if (typeof e?.library === "string" && typeof e.reason === "string" && e.reason !== "") {
-    return withlibrary ? `${e.library}: ${e.reason}` : e.reason;
-  }
-  return typeof e?.message === "string" ? e.message : String(err);
 }
 
 /**

@@ -27,10 +27,16 @@ export function error(msg: string): void {
 }
 
 export type PcallResult<R> = [true, R] | [false, unknown];
-/** What pcall returns for a function returning R: a promise of the tuple for async functions. */
-export type Pcall<R> = [R] extends [never]
-  ? PcallResult<never>
-  : R extends Promise<infer U> ? Promise<PcallResult<U>> : PcallResult<R>;
+/**
+ * What pcall returns for a function returning R: a promise of the tuple for
+ * async functions. A function typed to return `any` (JSON.parse) gets the
+ * plain tuple: `any` would otherwise spread over both branches.
+ */
+export type Pcall<R> = 0 extends 1 & R
+  ? PcallResult<R>
+  : [R] extends [never]
+    ? PcallResult<never>
+    : R extends Promise<infer U> ? Promise<PcallResult<U>> : PcallResult<R>;
 
 /**
  * Call `fn` and catch what it throws: `[true, result]` or `[false, err]`.

@@ -13,7 +13,7 @@ export type TaskStatus = "RUN" | "READY" | "WAIT";
 export class Task {
   /** @internal */ status: TaskStatus = "READY";
   /** @internal */ resume: ((v: unknown) => void) | undefined = undefined;
-  /** @internal Called when the promise the task's function returned settles (see onsettle). */
+  /** @internal Called when the promise the task's function returned settles (see internal/settle.ts). */
   endfn: ((arg: unknown, threw: boolean, err: unknown) => void) | undefined = undefined;
   /** @internal */ endarg: unknown = undefined;
   constructor(
@@ -117,20 +117,6 @@ function ended(t: Task, threw: boolean, err: unknown): void {
     logerror(`task ${t.id} (${t.name}) failed`, e);
   }
   finish(t);
-}
-
-/**
- * @internal Have `fn(arg, threw, err)` called when the promise the running
- * task's function returns settles (a rejection is then fn's to report), in
- * place of an await of its own: no suspended frame, no extra promise. Returns
- * false outside a task (nothing is set then).
- */
-export function onsettle<A>(fn: (arg: A, threw: boolean, err: unknown) => void, arg: A): boolean {
-  const t = me();
-  if (t === undefined || t.status !== "RUN") return false;
-  t.endfn = fn as (arg: unknown, threw: boolean, err: unknown) => void;
-  t.endarg = arg;
-  return true;
 }
 
 /**

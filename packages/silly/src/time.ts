@@ -11,18 +11,20 @@ export function monotonic(): number {
   return Math.floor(performance.now());
 }
 
-function checkms(name: string, ms: number): void {
-  if (typeof ms !== "number" || !Number.isFinite(ms) || ms < 0) {
-    throw new RangeError(`time.${name}: ms must be a finite number >= 0, got ${String(ms)}`);
+/** A delay in ms: a negative one (a deadline already past) counts as 0, as upstream. */
+function delayof(name: string, ms: number): number {
+  if (typeof ms !== "number" || !Number.isFinite(ms)) {
+    throw new RangeError(`time.${name}: ms must be a finite number, got ${String(ms)}`);
   }
+  return ms < 0 ? 0 : ms;
 }
 
 /**
- * Suspend for `ms` milliseconds. Inside a task the task shows as WAIT while
+ * Suspend for `ms` milliseconds (a negative `ms` counts as 0). Inside a task the task shows as WAIT while
  * it sleeps; outside one it is a plain timer.
  */
 export function sleep(ms: number): Promise<void> {
-  checkms("sleep", ms);
+  ms = delayof("sleep", ms);
   const t = running();
   if (t === undefined) return new Promise((resolve) => setTimeout(resolve, ms));
   const p = wait<void>();
@@ -39,11 +41,12 @@ const timers = new Map<number, NodeJS.Timeout>();
 let nextsession = 1;
 
 /**
- * Run `fn` as a new task after `ms` milliseconds. It receives `ud`, or the
+ * Run `fn` as a new task after `ms` milliseconds (a negative `ms` counts as
+ * 0, so `deadline - now` may be passed as is). It receives `ud`, or the
  * session id when `ud` is undefined. Returns the session id for cancel().
  */
 export function after<U = number>(ms: number, fn: (ud: U) => unknown, ud?: U): number {
-  checkms("after", ms);
+  ms = delayof("after", ms);
   if (typeof fn !== "function") throw new TypeError("time.after: fn must be a function");
   const session = nextsession++;
   const timer = setTimeout(() => {

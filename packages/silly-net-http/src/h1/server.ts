@@ -6,6 +6,7 @@ import { EOF } from "silly/errno";
 import { error as logerror } from "silly/logger";
 import { fork } from "silly/task";
 import type { Conn } from "silly/net/tcp";
+import { flush } from "silly/net/protocol";
 import type { Body, Header, HeaderInput, ReadAllResult, ReadResult, WriteResult } from "../types.js";
 import type { Live, ServerConf, ServerStream } from "../stream.js";
 import { describe, runhandler } from "../stream.js";
@@ -238,7 +239,7 @@ export class H1Stream implements ServerStream, WireOwner {
         if (!this.req.upgrade) throw new Error("stream.respond: 101 answers a request that asks for an upgrade");
         this.state = UPGRADED;
         const p = this.conn.write(`${statusline(101)}${scan.lines}\r\n`);
-        this.conn.flush();
+        flush(this.conn);
         this.release();
         return p;
       }

@@ -13,10 +13,12 @@
 // ticker, so a read costs no timer of its own; a deadline fires within a
 // tenth of its timeout of the exact time.
 //
-// The Wire learns that bytes arrived as the Conn's watcher (conn.watch):
+// The Wire learns that bytes arrived as the Conn's watcher (protocol.watch):
 // the Conn tells it of each chunk once it has buffered it and served any
 // pending read from it.
-import type { Conn, ReadResult, Watcher } from "silly/net/tcp";
+import type { Conn, ReadResult } from "silly/net/tcp";
+import { watch } from "silly/net/protocol";
+import type { Watcher } from "silly/net/protocol";
 
 export const FAIL_NONE = 0;
 /** Nothing arrived within idlems. */
@@ -95,7 +97,7 @@ export class Wire implements Watcher {
   // when the conn ends or changes hands, and the ticker drops a Wire whose
   // socket has closed under it.
   constructor(readonly conn: Conn) {
-    conn.watch(this);
+    watch(conn, this);
     wires.add(this);
   }
 
@@ -109,7 +111,7 @@ export class Wire implements Watcher {
     if (!this.attached) return;
     this.attached = false;
     this.waiting = false;
-    this.conn.watch(undefined);
+    watch(this.conn, undefined);
     wires.delete(this);
     droptick();
   }
@@ -196,7 +198,7 @@ export class Wire implements Watcher {
 
   /** @internal The ticker's visit (timers run after microtasks: a waiting read is pending). */
   check(now: number): void {
-    if (this.conn.socket.destroyed) return this.detach(); // its socket closed: nothing left to watch
+    if (!this.conn.isalive()) return this.detach(); // the conn has ended: no read will wait any more
     if (!this.waiting) return;
     const n = this.conn.unreadbytes();
     if (n > this.max) return this.abort(FAIL_TOOLARGE);

@@ -9,6 +9,7 @@ import { EOF } from "silly/errno";
 import { error as logerror } from "silly/logger";
 import { fork } from "silly/task";
 import type { Conn } from "silly/net/tcp";
+import { flowing, takeover } from "silly/net/protocol";
 import type { Body, Header, HeaderInput, ReadAllResult, ReadResult, WriteResult } from "../types.js";
 import type { Live, ServerConf, ServerStream } from "../stream.js";
 import { parsetarget, queryof } from "../url.js";
@@ -39,7 +40,7 @@ function noop(): void {}
 export function serveh2(conn: Conn, conf: ServerConf): void {
   const duplex = new Duplex({
     read(): void {
-      conn.flowing(true);
+      flowing(conn, true);
     },
     write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
       conn.write(chunk).then(([ok, err]) => cb(ok ? null : new Error(err)), cb);
@@ -53,9 +54,9 @@ export function serveh2(conn: Conn, conf: ServerConf): void {
       cb(err);
     },
   });
-  conn.takeover({
+  takeover(conn, {
     data: (chunk) => {
-      if (!duplex.push(chunk)) conn.flowing(false);
+      if (!duplex.push(chunk)) flowing(conn, false);
     },
     end: () => {
       duplex.push(null);

@@ -1,4 +1,4 @@
-// Parsing of silly's "host:port" address strings.
+// silly's "host:port" address strings: parsing and formatting.
 
 export interface HostPort {
   /** undefined means every interface (listen) or localhost (connect). */
@@ -32,4 +32,10 @@ export function parseaddr(addr: string): HostPort | string {
   const port = Number(portstr);
   if (port > 65535) return `invalid address "${addr}": port out of range`;
   return { host, port };
+}
+
+/** "ip:port", or "[ip]:port" for IPv6; "" without a host. */
+export function formataddr(host: string | undefined, port: number | undefined): string {
+  if (host === undefined) return "";
+  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
 }

@@ -6,37 +6,24 @@
 // buffer, large ones by reference in one writev, at the end of the event
 // loop's poll phase (see internal/outflush.ts). Every promise resolves to an
 // error value; none rejects.
+//
+// Applications see the verbs of tcp.ts's Conn; the methods marked @internal
+// are the protocol layer's, reached through net/protocol.ts, and they check
+// that layer's rules here, in one place.
 import type { Socket } from "node:net";
 import { CLOSED, EOF, MSGSIZE, TIMEDOUT, fromnode } from "../errno.js";
 import { logerror } from "../internal/report.js";
 import { usefastread } from "./fastread.js";
 import { flushlater } from "../internal/outflush.js";
+import { formataddr } from "./addr.js";
+import type { Consumer, Encoder, Watcher } from "./protocol.js";
 
 export type Data = string | Uint8Array;
 /** `[bytes]`, or `[undefined, err, partial]` where partial holds what had arrived. */
 export type ReadResult = [Buffer, undefined] | [undefined, string, Buffer?];
 export type WriteResult = [true, undefined] | [false, string];
 export type CloseResult = [true, undefined] | [false, string];
-
-/**
- * A protocol layer that takes the byte stream over from read(): it gets every
- * chunk as it arrives (the bytes already buffered first) and the final error.
- * @internal
- */
-export interface Consumer {
-  data(chunk: Buffer): void;
-  /**
-   * Optional: take `buf[0..n)` on loan (it is overwritten after the call
-   * returns, so copy what you keep). Saves a copy per read on the fast read path.
-   */
-  borrow?(buf: Buffer, n: number): void;
-  end(err: string): void;
-}
-
-/** Told of each chunk a Conn buffers (see Conn.watch). @internal */
-export interface Watcher {
-  arrived(chunk: Buffer): void;
-}
+export type ConnectResult = [Conn, undefined] | [undefined, string];
 
 interface PendingRead {
   want: number; // bytes for read(n); -1 for a delimiter read
@@ -56,15 +43,10 @@ const COALESCE_MAX = 64 * 1024;
 /** Buffers this large are passed to the socket by reference, never copied. */
 const BYREF_MIN = 4096;
 /** Default receive-buffer bound: past it the socket is paused (TCP flow control). */
-export const DEFAULT_LIMIT = 4 * 1024 * 1024;
+const DEFAULT_LIMIT = 4 * 1024 * 1024;
 
 const kConn = Symbol("silly.conn");
 type Owned = Socket & { [kConn]: Conn };
-
-export function formataddr(host: string | undefined, port: number | undefined): string {
-  if (host === undefined) return "";
-  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
-}
 
 /** A flat copy of an ASCII string: a concatenation kept for a connection's life costs its parts too. */
 function flat(s: string): string {
@@ -78,173 +60,167 @@ export class Conn {
   /** The peer's "ip:port" ("[ip]:port" for IPv6). */
   readonly remoteaddr: string;
   /** The protocol ALPN agreed on (TLS only), e.g. "h2" or "http/1.1". */
-  alpnproto: string | undefined = undefined;
+  readonly alpnproto: string | undefined;
 
-  /** @internal */ readonly socket: Socket;
-  private chunks: Buffer[] = [];
-  private offset = 0; // read position inside chunks[0]
-  private size = 0; // unread bytes across chunks
-  private pending: PendingRead | undefined = undefined;
-  private err: string | undefined = undefined; // why reads end: EOF, CLOSED, reset...
-  private closed = false; // close() was called
-  private gone = false; // the socket itself has closed
-  private paused = false;
-  private max = DEFAULT_LIMIT;
-  private outq: Buffer[] = NOBUFS; // queued writes, sent together by flush()
-  private outbytes = 0;
-  private outbig = false; // outq holds a buffer worth passing by reference
-  private flushing = false; // queued in `dirty` for the end of the poll phase
-  private drainers: ((r: WriteResult) => void)[] | undefined = undefined; // made on first wait
-  private consumer: Consumer | undefined = undefined;
-  private watcher: Watcher | undefined = undefined;
-  // Staged output (see stage()): slab[runstart, runend) is queued after outq.
-  private run: Buffer | undefined = undefined;
-  private runstart = 0;
-  private runend = 0;
+  /** @internal The socket underneath: neither applications nor protocol layers touch it. */
+  readonly socket: Socket;
+  #chunks: Buffer[] = [];
+  #offset = 0; // read position inside chunks[0]
+  #size = 0; // unread bytes across chunks
+  #pending: PendingRead | undefined = undefined;
+  #err: string | undefined = undefined; // why reads end: EOF, CLOSED, reset...
+  #closed = false; // close() was called
+  #gone = false; // the socket itself has closed
+  #paused = false;
+  #max = DEFAULT_LIMIT;
+  #outq: Buffer[] = NOBUFS; // queued writes, sent together by flush()
+  #outbytes = 0;
+  #outbig = false; // outq holds a buffer worth passing by reference
+  #flushing = false; // queued in `dirty` for the end of the poll phase
+  #drainers: ((r: WriteResult) => void)[] | undefined = undefined; // made on first wait
+  #consumer: Consumer | undefined = undefined;
+  #watcher: Watcher | undefined = undefined;
+  // Staged output (see writeinto): slab[runstart, runend) is queued after outq.
+  #run: Buffer | undefined = undefined;
+  #runstart = 0;
+  #runend = 0;
 
+  /** @internal tcp and tls make conns. */
   constructor(socket: Socket) {
     this.socket = socket;
     this.remoteaddr = flat(formataddr(socket.remoteAddress, socket.remotePort));
+    // A TLS socket has finished its handshake by now.
+    this.alpnproto = (socket as { alpnProtocol?: string | false | null }).alpnProtocol || undefined;
     socket.setNoDelay(true);
     // Shared listeners that find their Conn on the socket: no closures per
     // connection (idle connections are the common case).
     (socket as Owned)[kConn] = this;
     // The 'data' listener also sets the socket flowing, which starts reads on
     // the fast path too (where reads then go to sread instead).
-    socket.on("data", Conn.sdata);
-    usefastread(socket as Owned, Conn.sread);
-    socket.on("end", Conn.send);
-    socket.on("error", Conn.serror);
-    socket.on("close", Conn.sclose);
-    socket.on("drain", Conn.sdrain);
+    socket.on("data", Conn.#sdata);
+    usefastread(socket as Owned, Conn.#sread);
+    socket.on("end", Conn.#send);
+    socket.on("error", Conn.#serror);
+    socket.on("close", Conn.#sclose);
+    socket.on("drain", Conn.#sdrain);
   }
 
-  private static sdata(this: Owned, chunk: Buffer): void {
+  static #sdata(this: Owned, chunk: Buffer): void {
     const c = this[kConn];
     try {
-      c.ondata(chunk);
+      c.#ondata(chunk);
     } catch (err) {
-      c.readerfailed(err);
+      c.#readerfailed(err);
     }
   }
   /** The fast read path: `buf[0..n)` is on loan until we return. */
-  private static sread(this: Owned, n: number, buf: Buffer): void {
+  static #sread(this: Owned, n: number, buf: Buffer): void {
     const c = this[kConn];
     try {
-      const k = c.consumer;
-      if (k !== undefined && k.borrow !== undefined && !c.closed) k.borrow(buf, n);
+      const k = c.#consumer;
+      if (k !== undefined && k.borrow !== undefined && !c.#closed) k.borrow(buf, n);
       else {
         const chunk = Buffer.allocUnsafe(n);
         buf.copy(chunk, 0, 0, n);
-        c.ondata(chunk);
+        c.#ondata(chunk);
       }
     } catch (err) {
-      c.readerfailed(err);
+      c.#readerfailed(err);
     }
   }
-  private readerfailed(err: unknown): void {
+  #readerfailed(err: unknown): void {
     // A protocol layer's bug must cost this connection only, never the process.
     logerror(`conn ${this.remoteaddr}: dropped after an error in its reader`, err);
     this.abort();
   }
-  private static send(this: Owned): void {
-    this[kConn].onfinal(EOF);
+  static #send(this: Owned): void {
+    this[kConn].#onfinal(EOF);
   }
-  private static serror(this: Owned, e: Error): void {
-    this[kConn].onfinal(fromnode(e));
+  static #serror(this: Owned, e: Error): void {
+    this[kConn].#onfinal(fromnode(e));
   }
-  private static sclose(this: Owned): void {
+  static #sclose(this: Owned): void {
     const c = this[kConn];
-    c.onfinal(CLOSED);
-    c.gone = true;
-    c.wakedrainers([false, c.writeerr()]);
+    c.#onfinal(CLOSED);
+    c.#gone = true;
+    c.#wakedrainers([false, c.#writeerr()]);
   }
-  private static sdrain(this: Owned): void {
-    this[kConn].wakedrainers(WRITE_OK);
+  static #sdrain(this: Owned): void {
+    this[kConn].#wakedrainers(WRITE_OK);
   }
 
   // ---- reading ----
 
-  private ondata(chunk: Buffer): void {
-    if (this.closed) return; // nobody will read it; the socket is only flushing
-    if (this.consumer !== undefined) {
-      this.consumer.data(chunk);
+  #ondata(chunk: Buffer): void {
+    if (this.#closed) return; // nobody will read it; the socket is only flushing
+    if (this.#consumer !== undefined) {
+      this.#consumer.data(chunk);
       return;
     }
-    this.chunks.push(chunk);
-    this.size += chunk.length;
-    const p = this.pending;
-    if (p !== undefined) this.trypending(p);
-    if (this.size >= this.max && this.pending === undefined) this.pause();
-    if (this.watcher !== undefined) this.watcher.arrived(chunk);
+    this.#chunks.push(chunk);
+    this.#size += chunk.length;
+    const p = this.#pending;
+    if (p !== undefined) this.#trypending(p);
+    if (this.#size >= this.#max && this.#pending === undefined) this.#pause();
+    if (this.#watcher !== undefined) this.#watcher.arrived(chunk);
   }
 
-  /**
-   * Be told of every chunk after the conn has taken it in (and served a
-   * pending read from it): a protocol bounds or times its reads this way.
-   * undefined stops it.
-   * @internal
-   */
-  watch(w: Watcher | undefined): void {
-    this.watcher = w;
-  }
-
-  private onfinal(err: string): void {
-    if (this.err !== undefined) return;
-    this.err = err;
-    if (this.consumer !== undefined) {
-      this.consumer.end(err);
+  #onfinal(err: string): void {
+    if (this.#err !== undefined) return;
+    this.#err = err;
+    if (this.#consumer !== undefined) {
+      this.#consumer.end(err);
       return;
     }
-    const p = this.pending;
-    if (p !== undefined) this.finish(p, [undefined, err, this.takeall()]);
+    const p = this.#pending;
+    if (p !== undefined) this.#finish(p, [undefined, err, this.#takeall()]);
   }
 
-  private pause(): void {
-    if (!this.paused) {
-      this.paused = true;
+  #pause(): void {
+    if (!this.#paused) {
+      this.#paused = true;
       this.socket.pause();
     }
   }
 
-  private resume(): void {
-    if (this.paused) {
-      this.paused = false;
+  #resume(): void {
+    if (this.#paused) {
+      this.#paused = false;
       this.socket.resume();
     }
   }
 
   /** Take n buffered bytes (n <= size): a subarray when inside one chunk. */
-  private take(n: number): Buffer {
+  #take(n: number): Buffer {
     if (n === 0) return EMPTY;
-    this.size -= n;
-    let first = this.chunks[0]!;
-    const avail = first.length - this.offset;
+    this.#size -= n;
+    let first = this.#chunks[0]!;
+    const avail = first.length - this.#offset;
     if (n <= avail) {
-      const out = first.subarray(this.offset, this.offset + n);
+      const out = first.subarray(this.#offset, this.#offset + n);
       if (n === avail) {
-        this.chunks.shift();
-        this.offset = 0;
-      } else this.offset += n;
+        this.#chunks.shift();
+        this.#offset = 0;
+      } else this.#offset += n;
       return out;
     }
     const out = Buffer.allocUnsafe(n);
     let filled = 0;
     while (filled < n) {
-      first = this.chunks[0]!;
-      const k = Math.min(first.length - this.offset, n - filled);
-      first.copy(out, filled, this.offset, this.offset + k);
+      first = this.#chunks[0]!;
+      const k = Math.min(first.length - this.#offset, n - filled);
+      first.copy(out, filled, this.#offset, this.#offset + k);
       filled += k;
-      if (this.offset + k === first.length) {
-        this.chunks.shift();
-        this.offset = 0;
-      } else this.offset += k;
+      if (this.#offset + k === first.length) {
+        this.#chunks.shift();
+        this.#offset = 0;
+      } else this.#offset += k;
     }
     return out;
   }
 
-  private takeall(): Buffer {
-    return this.take(this.size);
+  #takeall(): Buffer {
+    return this.#take(this.#size);
   }
 
   /**
@@ -252,37 +228,37 @@ export class Conn {
    * Walks the chunks in place (no merging), so a long line that arrives in
    * many chunks costs linear time; p.scanned remembers where the search stopped.
    */
-  private finddelim(p: PendingRead): number {
+  #finddelim(p: PendingRead): number {
     const d = p.delim!;
     const dl = d.length;
-    if (this.size < dl) return -1;
+    if (this.#size < dl) return -1;
     const from = Math.max(0, p.scanned - dl + 1); // earliest start not yet ruled out
     let base = 0; // position of the chunk's first unread byte, relative to the read position
-    for (let i = 0; i < this.chunks.length; i++) {
-      const c = this.chunks[i]!;
-      const lo = i === 0 ? this.offset : 0;
+    for (let i = 0; i < this.#chunks.length; i++) {
+      const c = this.#chunks[i]!;
+      const lo = i === 0 ? this.#offset : 0;
       const len = c.length - lo;
       if (from < base + len) {
         // A match wholly inside this chunk starts before any that crosses its end.
         const at = c.indexOf(d, lo + Math.max(0, from - base));
         if (at >= 0) return base + (at - lo) + dl;
         for (let s = Math.max(from, base + len - dl + 1); s < base + len; s++) {
-          if (this.matchat(i, lo + (s - base), d)) return s + dl;
+          if (this.#matchat(i, lo + (s - base), d)) return s + dl;
         }
       }
       base += len;
     }
-    p.scanned = this.size;
+    p.scanned = this.#size;
     return -1;
   }
 
   /** Does d start at byte `pos` of chunk i (continuing into later chunks)? */
-  private matchat(i: number, pos: number, d: Buffer): boolean {
-    let c = this.chunks[i]!;
+  #matchat(i: number, pos: number, d: Buffer): boolean {
+    let c = this.#chunks[i]!;
     for (let k = 0; k < d.length; k++, pos++) {
       while (pos >= c.length) {
-        if (++i >= this.chunks.length) return false;
-        c = this.chunks[i]!;
+        if (++i >= this.#chunks.length) return false;
+        c = this.#chunks[i]!;
         pos = 0;
       }
       if (c[pos] !== d[k]) return false;
@@ -290,22 +266,22 @@ export class Conn {
     return true;
   }
 
-  private trypending(p: PendingRead): void {
+  #trypending(p: PendingRead): void {
     if (p.want >= 0) {
-      if (this.size >= p.want) this.finish(p, [this.take(p.want), undefined]);
+      if (this.#size >= p.want) this.#finish(p, [this.#take(p.want), undefined]);
     } else {
-      const n = this.finddelim(p);
-      if (n >= 0) this.finish(p, [this.take(n), undefined]);
+      const n = this.#finddelim(p);
+      if (n >= 0) this.#finish(p, [this.#take(n), undefined]);
       // No delimiter within the receive bound: fail instead of buffering without
       // end. The bytes stay buffered for read(n).
-      else if (this.size >= this.max) this.finish(p, [undefined, MSGSIZE]);
+      else if (this.#size >= this.#max) this.#finish(p, [undefined, MSGSIZE]);
     }
   }
 
-  private finish(p: PendingRead, r: ReadResult): void {
-    this.pending = undefined;
+  #finish(p: PendingRead, r: ReadResult): void {
+    this.#pending = undefined;
     if (p.timer !== undefined) clearTimeout(p.timer);
-    if (this.size >= this.max) this.pause();
+    if (this.#size >= this.#max) this.#pause();
     p.resolve(r);
   }
 
@@ -330,38 +306,38 @@ export class Conn {
     if (timeout !== undefined && (typeof timeout !== "number" || !(timeout >= 0))) {
       throw new RangeError(`conn.read: timeout must be a number of ms >= 0, got ${String(timeout)}`);
     }
-    if (this.closed) return Promise.resolve([undefined, CLOSED]);
-    if (this.consumer !== undefined) return Promise.resolve([undefined, "conn.read: connection was taken over by a protocol"]);
-    if (this.pending !== undefined) return Promise.resolve([undefined, "conn.read: another read is pending"]);
+    if (this.#closed) return Promise.resolve([undefined, CLOSED]);
+    if (this.#consumer !== undefined) return Promise.resolve([undefined, "conn.read: connection was taken over by a protocol"]);
+    if (this.#pending !== undefined) return Promise.resolve([undefined, "conn.read: another read is pending"]);
     const p: PendingRead = { want, delim, scanned: 0, resolve: noop, timer: undefined };
     // Fast path: the answer is already buffered.
-    const ready = want >= 0 ? (this.size >= want ? want : -1) : this.finddelim(p);
+    const ready = want >= 0 ? (this.#size >= want ? want : -1) : this.#finddelim(p);
     if (ready >= 0) {
-      const bytes = this.take(ready);
-      if (this.size < this.max) this.resume();
+      const bytes = this.#take(ready);
+      if (this.#size < this.#max) this.#resume();
       return Promise.resolve([bytes, undefined]);
     }
-    if (this.err !== undefined) return Promise.resolve([undefined, this.err, this.takeall()]);
-    if (want < 0 && this.size >= this.max) return Promise.resolve([undefined, MSGSIZE]);
+    if (this.#err !== undefined) return Promise.resolve([undefined, this.#err, this.#takeall()]);
+    if (want < 0 && this.#size >= this.#max) return Promise.resolve([undefined, MSGSIZE]);
     return new Promise<ReadResult>((resolve) => {
       p.resolve = resolve;
-      this.pending = p;
+      this.#pending = p;
       if (timeout !== undefined) {
         p.timer = setTimeout(() => {
-          if (this.pending === p) {
-            this.pending = undefined;
-            if (this.size >= this.max) this.pause();
+          if (this.#pending === p) {
+            this.#pending = undefined;
+            if (this.#size >= this.#max) this.#pause();
             resolve([undefined, TIMEDOUT]);
           }
         }, timeout);
       }
-      this.resume();
+      this.#resume();
     });
   }
 
   /** Bytes received but not yet read. */
   unreadbytes(): number {
-    return this.size;
+    return this.#size;
   }
 
   /**
@@ -372,29 +348,9 @@ export class Conn {
     if (n !== undefined && (!Number.isSafeInteger(n) || n <= 0)) {
       throw new RangeError(`conn.limit: n must be a positive integer, got ${n}`);
     }
-    this.max = n ?? DEFAULT_LIMIT;
-    if (this.size >= this.max && this.pending === undefined) this.pause();
-    else this.resume();
-  }
-
-  /**
-   * Hand the byte stream to a protocol layer: buffered bytes now, then every
-   * chunk as it arrives. read() fails afterwards.
-   * @internal
-   */
-  takeover(consumer: Consumer): void {
-    if (this.pending !== undefined) throw new Error("conn.takeover: a read is pending");
-    this.consumer = consumer;
-    if (this.size > 0) consumer.data(this.takeall());
-    this.chunks = NOBUFS; // ondata hands every chunk to the consumer from now on
-    this.resume();
-    if (this.err !== undefined) consumer.end(this.err);
-  }
-
-  /** Stop or restart delivery to a consumer (flow control). @internal */
-  flowing(on: boolean): void {
-    if (on) this.resume();
-    else this.pause();
+    this.#max = n ?? DEFAULT_LIMIT;
+    if (this.#size >= this.#max && this.#pending === undefined) this.#pause();
+    else this.#resume();
   }
 
   // ---- writing ----
@@ -404,103 +360,70 @@ export class Conn {
    * is over its high-water mark it waits for the drain (backpressure).
    */
   write(data: Data | readonly Data[]): Promise<WriteResult> {
-    const refused = this.refusal();
+    const refused = this.#refusal();
     if (refused !== undefined) return refused;
     if (Array.isArray(data)) {
-      for (const d of data as readonly Data[]) this.enqueue(d);
-    } else this.enqueue(data as Data);
-    return this.queued();
+      for (const d of data as readonly Data[]) this.#enqueue(d);
+    } else this.#enqueue(data as Data);
+    return this.#queued();
   }
 
-  /** Why a write would fail now (as write's result), or undefined when it can go ahead. @internal */
-  refusal(): Promise<WriteResult> | undefined {
-    if (this.closed || this.gone || this.socket.destroyed || this.socket.writableEnded) {
-      return Promise.resolve([false, this.closed ? CLOSED : this.writeerr()]);
+  /** Why a write would fail now (as write's result), or undefined when it can go ahead. */
+  #refusal(): Promise<WriteResult> | undefined {
+    if (this.#closed || this.#gone || this.socket.destroyed || this.socket.writableEnded) {
+      return Promise.resolve([false, this.#closed ? CLOSED : this.#writeerr()]);
     }
     return undefined;
   }
 
-  /** write's result for bytes just queued: schedules the flush, applies backpressure. @internal */
-  queued(): Promise<WriteResult> {
-    if (!this.flushing) {
-      this.flushing = true;
+  /** write's result for bytes just queued: schedules the flush, applies backpressure. */
+  #queued(): Promise<WriteResult> {
+    if (!this.#flushing) {
+      this.#flushing = true;
       flushlater(this);
     }
-    if (this.socket.writableLength + this.outbytes < this.socket.writableHighWaterMark) return WRITE_OK_P;
-    return new Promise<WriteResult>((resolve) => (this.drainers ??= []).push(resolve));
+    if (this.socket.writableLength + this.#outbytes < this.socket.writableHighWaterMark) return WRITE_OK_P;
+    return new Promise<WriteResult>((resolve) => (this.#drainers ??= []).push(resolve));
   }
 
-  private enqueue(d: Data): void {
+  #enqueue(d: Data): void {
     let b: Buffer;
     if (typeof d === "string") b = Buffer.from(d);
     else if (d instanceof Uint8Array) b = Buffer.isBuffer(d) ? d : Buffer.from(d.buffer, d.byteOffset, d.byteLength);
     else throw new TypeError("conn.write: data must be a string or a Uint8Array (or an array of them)");
     if (b.length === 0) return;
-    if (this.run !== undefined) this.closerun(); // keep the order of staged and queued bytes
-    if (this.outq === NOBUFS) this.outq = [];
-    this.outq.push(b);
-    this.outbytes += b.length;
-    if (b.length >= BYREF_MIN) this.outbig = true;
-  }
-
-  /**
-   * Reserve `n` (<= STAGE_MAX) bytes at the end of the queued output, to be
-   * filled in place before anything else runs: returns their offset in
-   * `stagebuf()`. A protocol encodes small messages this way with no buffer of
-   * their own and no copy at the flush. Follow with queued(). @internal
-   */
-  stage(n: number): number {
-    if (n > STAGE_MAX) throw new RangeError(`conn.stage: ${n} bytes is over ${STAGE_MAX}`);
-    if (this.run !== slab || this.runend !== slabtop || SLAB - slabtop < n) {
-      if (this.run !== undefined) this.closerun();
-      if (SLAB - slabtop < n) newslab();
-      this.run = slab;
-      this.runstart = slabtop;
-    }
-    const at = slabtop;
-    slabtop += n;
-    this.runend = slabtop;
-    this.outbytes += n;
-    return at;
-  }
-
-  /** The buffer stage() reserved in. @internal */
-  stagebuf(): Buffer {
-    return this.run as Buffer;
-  }
-
-  /** Give back the last `n` bytes stage() reserved, before anything else ran. @internal */
-  unstage(n: number): void {
-    slabtop -= n;
-    this.runend -= n;
-    this.outbytes -= n;
+    if (this.#run !== undefined) this.#closerun(); // keep the order of staged and queued bytes
+    if (this.#outq === NOBUFS) this.#outq = [];
+    this.#outq.push(b);
+    this.#outbytes += b.length;
+    if (b.length >= BYREF_MIN) this.#outbig = true;
   }
 
   /** Queue the open staged run as one buffer (a view of the slab). */
-  private closerun(): void {
-    const b = (this.run as Buffer).subarray(this.runstart, this.runend);
-    this.run = undefined;
+  #closerun(): void {
+    const b = (this.#run as Buffer).subarray(this.#runstart, this.#runend);
+    this.#run = undefined;
     if (b.length === 0) return;
-    if (this.outq === NOBUFS) this.outq = [];
-    this.outq.push(b);
-    if (b.length >= BYREF_MIN) this.outbig = true;
+    if (this.#outq === NOBUFS) this.#outq = [];
+    this.#outq.push(b);
+    if (b.length >= BYREF_MIN) this.#outbig = true;
   }
 
   /**
    * Hand the queued writes to the socket as one write: small buffers are
    * copied together, large ones go by reference in one corked writev.
-   * @internal
+   * @internal protocol.flush, and internal/outflush.ts at the end of the poll phase.
    */
   flush(): void {
-    this.flushing = false;
-    if (this.run !== undefined) this.closerun();
-    const q = this.outq;
+    this.#flushing = false;
+    if (this.#run !== undefined) this.#closerun();
+    const q = this.#outq;
     if (q.length === 0) return;
-    const total = this.outbytes;
-    const big = this.outbig;
-    this.outq = NOBUFS;
-    this.outbytes = 0;
-    this.outbig = false;
+    const total = this.#outbytes;
+    const big = this.#outbig;
+    this.#outq = NOBUFS;
+    this.#outbytes = 0;
+    this.#outbig = false;
     const sock = this.socket;
     if (sock.destroyed) return;
     if (q.length === 1) sock.write(q[0]!);
@@ -522,34 +445,29 @@ export class Conn {
       }
       sock.uncork();
     }
-    if (!sock.writableNeedDrain) this.wakedrainers(WRITE_OK);
-  }
-
-  /** Writes are queued and not yet handed to the socket. @internal */
-  isflushing(): boolean {
-    return this.flushing;
+    if (!sock.writableNeedDrain) this.#wakedrainers(WRITE_OK);
   }
 
   /** Why a write cannot go out: the socket's own error, else CLOSED (a peer's EOF is no write error). */
-  private writeerr(): string {
-    return this.err === undefined || this.err === EOF ? CLOSED : this.err;
+  #writeerr(): string {
+    return this.#err === undefined || this.#err === EOF ? CLOSED : this.#err;
   }
 
-  private wakedrainers(r: WriteResult): void {
-    const ds = this.drainers;
+  #wakedrainers(r: WriteResult): void {
+    const ds = this.#drainers;
     if (ds === undefined || ds.length === 0) return;
-    this.drainers = undefined;
+    this.#drainers = undefined;
     for (const d of ds) d(r);
   }
 
   /** Bytes written but not yet handed to the kernel. */
   unsentbytes(): number {
-    return this.socket.writableLength + this.outbytes;
+    return this.socket.writableLength + this.#outbytes;
   }
 
   /** True while the connection is open and neither side has ended it. */
   isalive(): boolean {
-    return !this.closed && !this.gone && this.err === undefined && !this.socket.destroyed;
+    return !this.#closed && !this.#gone && this.#err === undefined && !this.socket.destroyed;
   }
 
   /**
@@ -558,13 +476,13 @@ export class Conn {
    * [true] even when the peer had already gone; later calls [false, CLOSED].
    */
   close(): CloseResult {
-    if (this.closed) return [false, CLOSED];
-    this.closed = true;
+    if (this.#closed) return [false, CLOSED];
+    this.#closed = true;
     this.flush();
-    this.onfinal(CLOSED);
+    this.#onfinal(CLOSED);
     this.socket.destroySoon();
     // A peer that never reads must not hold the socket open forever.
-    if (!this.gone) {
+    if (!this.#gone) {
       const linger = setTimeout(() => this.socket.destroy(), LINGER_MS);
       linger.unref();
       this.socket.once("close", () => clearTimeout(linger));
@@ -572,13 +490,76 @@ export class Conn {
     return [true, undefined];
   }
 
-  /** Drop the connection now, discarding unsent bytes. @internal */
+  // ---- the protocol layer: net/protocol.ts documents each of these ----
+
+  /** @internal protocol.takeover */
+  takeover(consumer: Consumer): void {
+    if (this.#consumer !== undefined) throw new Error("protocol.takeover: the conn was already taken over");
+    if (this.#pending !== undefined) throw new Error("protocol.takeover: a read is pending");
+    this.#consumer = consumer;
+    this.#watcher = undefined;
+    if (this.#size > 0) consumer.data(this.#takeall());
+    this.#chunks = NOBUFS; // ondata hands every chunk to the consumer from now on
+    this.#resume();
+    if (this.#err !== undefined) consumer.end(this.#err);
+  }
+
+  /** @internal protocol.flowing */
+  flowing(on: boolean): void {
+    if (this.#consumer === undefined) throw new Error("protocol.flowing: the conn was not taken over");
+    if (on) this.#resume();
+    else this.#pause();
+  }
+
+  /** @internal protocol.watch */
+  watch(w: Watcher | undefined): void {
+    if (w !== undefined && this.#consumer !== undefined) throw new Error("protocol.watch: the conn was taken over");
+    this.#watcher = w;
+  }
+
+  /** @internal protocol.writeinto */
+  writeinto<A, B>(n: number, encode: Encoder<A, B>, a: A, b: B): Promise<WriteResult> | undefined {
+    if (n > STAGE_MAX) return undefined;
+    if (!(n > 0) || (n | 0) !== n) throw new RangeError(`protocol.writeinto: n must be an integer > 0, got ${n}`);
+    const refused = this.#refusal();
+    if (refused !== undefined) return refused;
+    // Fill first, reserve after: a declining or throwing encoder leaves nothing to undo.
+    if (SLAB - slabtop < n) newslab();
+    const buf = slab;
+    const at = slabtop;
+    if (!encode(buf, at, a, b)) return undefined;
+    if (slab !== buf || slabtop !== at) throw new Error("protocol.writeinto: the encoder wrote to a conn itself");
+    this.#stage(n);
+    return this.#queued();
+  }
+
+  /**
+   * Reserve the `n` bytes at slabtop (there is room) at the end of the queued
+   * output. A conn's consecutive reservations form one run, queued as one view.
+   */
+  #stage(n: number): void {
+    if (this.#run !== slab || this.#runend !== slabtop) {
+      if (this.#run !== undefined) this.#closerun();
+      this.#run = slab;
+      this.#runstart = slabtop;
+    }
+    slabtop += n;
+    this.#runend = slabtop;
+    this.#outbytes += n;
+  }
+
+  /** @internal internal/outflush.ts: writes are queued and not yet handed to the socket. */
+  isflushing(): boolean {
+    return this.#flushing;
+  }
+
+  /** @internal protocol.abort */
   abort(): void {
-    this.closed = true;
-    this.run = undefined;
-    this.outq = NOBUFS;
-    this.outbytes = 0;
-    this.onfinal(CLOSED);
+    this.#closed = true;
+    this.#run = undefined;
+    this.#outq = NOBUFS;
+    this.#outbytes = 0;
+    this.#onfinal(CLOSED);
     this.socket.destroy();
   }
 }
@@ -588,9 +569,9 @@ export class Conn {
 // run, queued as a view of the slab. A slab lives as long as a view of it is
 // unsent; a new one starts when the current one is full.
 const SLAB = 16 * 1024;
-/** The most stage() reserves at once: a frame of a 4 KiB payload. */
-const STAGE_MAX = 4096 + 14;
-let slab: Buffer = EMPTY; // the first stage() makes the first slab
+/** @internal The most writeinto reserves at once: a frame of a 4 KiB payload. */
+export const STAGE_MAX = 4096 + 14;
+let slab: Buffer = EMPTY; // the first writeinto makes the first slab
 let slabtop = SLAB;
 
 function newslab(): void {

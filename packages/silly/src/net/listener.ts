@@ -2,39 +2,41 @@
 import type { Server } from "node:net";
 import type { AddressInfo } from "node:net";
 import { CLOSED, fromnode } from "../errno.js";
-import { parseaddr } from "./addr.js";
-import { formataddr } from "./conn.js";
+import { formataddr, parseaddr } from "./addr.js";
 import type { CloseResult } from "./conn.js";
 
 export type ListenResult = [Listener, undefined] | [undefined, string];
 
 export class Listener {
-  private closed = false;
+  #closed = false;
+  readonly #server: Server;
   /** @internal */
-  constructor(private readonly server: Server) {}
+  constructor(server: Server) {
+    this.#server = server;
+  }
 
   /** The bound "ip:port"; with port 0 in the address this tells the port picked. */
   get addr(): string {
-    const a = this.server.address() as AddressInfo | null;
+    const a = this.#server.address() as AddressInfo | null;
     return a === null ? "" : formataddr(a.address, a.port);
   }
 
   /** The bound port number. */
   get port(): number {
-    return (this.server.address() as AddressInfo | null)?.port ?? 0;
+    return (this.#server.address() as AddressInfo | null)?.port ?? 0;
   }
 
   /** Stop accepting. Connections already accepted stay open. */
   close(): CloseResult {
-    if (this.closed) return [false, CLOSED];
-    this.closed = true;
-    this.server.close();
+    if (this.#closed) return [false, CLOSED];
+    this.#closed = true;
+    this.#server.close();
     return [true, undefined];
   }
 }
 
 /**
- * Bind `server` to `addr`; resolves once bound or failed (never rejects).
+ * @internal Bind `server` to `addr`; resolves once bound or failed (never rejects).
  * `make` builds the listener object (tls.listen passes its own subclass).
  */
 export function bind<L extends Listener = Listener>(

@@ -9,17 +9,17 @@ import {
   rootCertificates,
 } from "node:tls";
 import type { ConnectionOptions, SecureContext, Server, TLSSocket } from "node:tls";
-import { fork } from "../task.js";
-import { TLS, causeof } from "../errno.js";
+import { TLS } from "../errno.js";
+import { causeof } from "../internal/cause.js";
 import { Conn } from "./conn.js";
 import { parseaddr } from "./addr.js";
+import { acceptor } from "./accept.js";
+import { checktimeout, localof, whenconnected } from "./dial.js";
+import type { ConnectResult } from "./conn.js";
 import { bind, Listener } from "./listener.js";
-import { acceptnow, checktimeout, guardaccept, whenconnected } from "./tcp.js";
-import type { ConnectResult } from "./tcp.js";
 
 export { Conn, Listener };
-export type { ReadResult, WriteResult, CloseResult, Data } from "./conn.js";
-export type { ConnectResult };
+export type { ReadResult, WriteResult, CloseResult, ConnectResult, Data } from "./conn.js";
 
 /** PEM text (a string or its bytes). */
 export type Pem = string | Uint8Array;
@@ -45,8 +45,6 @@ export interface ListenConf {
   /** OpenSSL cipher list, e.g. "ECDHE+AESGCM". */
   ciphers?: string;
   backlog?: number;
-  /** @internal Call `accept` directly, outside any task (see tcp's ListenConf.direct). */
-  direct?: boolean;
 }
 
 export interface ReloadConf {
@@ -66,12 +64,13 @@ interface Served {
 
 /** A TLS listener: a Listener whose certificates can be swapped while it runs. */
 export class TlsListener extends Listener {
+  readonly #tlsserver: Server;
+  readonly #table: { served: Served[] };
   /** @internal */
-  constructor(
-    private readonly tlsserver: Server,
-    private readonly table: { served: Served[] },
-  ) {
+  constructor(tlsserver: Server, table: { served: Served[] }) {
     super(tlsserver);
+    this.#tlsserver = tlsserver;
+    this.#table = table;
   }
 
   /**
@@ -82,9 +81,9 @@ export class TlsListener extends Listener {
     if (conf === null || typeof conf !== "object") throw new TypeError("listener.reload: expects { certs }");
     const served = makeserved(conf.certs, conf.ciphers, "listener.reload");
     if (typeof served === "string") return [false, served];
-    this.table.served = served;
+    this.#table.served = served;
     // Clients without SNI get the server's default context: the first cert.
-    this.tlsserver.setSecureContext(served[0]!.opts);
+    this.#tlsserver.setSecureContext(served[0]!.opts);
     return [true, undefined];
   }
 }
@@ -100,8 +99,7 @@ export function listen(conf: ListenConf): Promise<ListenResult> {
   const served = makeserved(conf.certs, conf.ciphers, "tls.listen");
   if (typeof served === "string") return Promise.resolve([undefined, served]);
   const table = { served };
-  const direct = conf.direct === true;
-  const accept = direct ? conf.accept : guardaccept(conf.accept);
+  const take = acceptor(conf.accept);
   const server = createServer({
     allowHalfOpen: true,
     noDelay: true,
@@ -112,12 +110,7 @@ export function listen(conf: ListenConf): Promise<ListenResult> {
     // Read the table on every handshake so reload() takes effect at once.
     SNICallback: (servername, cb) => cb(null, pick(table.served, servername)),
   });
-  server.on("secureConnection", (socket: TLSSocket) => {
-    const conn = new Conn(socket);
-    conn.alpnproto = socket.alpnProtocol || undefined;
-    if (direct) acceptnow(accept, conn);
-    else fork(accept, conn);
-  });
+  server.on("secureConnection", (socket: TLSSocket) => take(new Conn(socket)));
   // A failed handshake (garbage, a reset, an untrusted client) ends that socket only.
   server.on("tlsClientError", (_err: Error, socket: TLSSocket) => socket.destroy());
   return bind(server, conf.addr, conf.backlog, () => new TlsListener(server, table));
@@ -197,12 +190,8 @@ export function connect(addr: string, opts: ConnectOpts = {}): Promise<ConnectRe
   if (typeof hp === "string") return Promise.resolve([undefined, hp]);
   const host = hp.host ?? "localhost";
   const name = opts.hostname ?? host;
-  let local: { localAddress?: string; localPort?: number } = {};
-  if (opts.bind !== undefined) {
-    const b = parseaddr(opts.bind);
-    if (typeof b === "string") return Promise.resolve([undefined, `bind: ${b}`]);
-    local = { localAddress: b.host, localPort: b.port };
-  }
+  const local = localof(opts.bind);
+  if (typeof local === "string") return Promise.resolve([undefined, local]);
   const ctx = opts.ca === undefined ? undefined : cacontext(opts.ca);
   if (typeof ctx === "string") return Promise.resolve([undefined, ctx]);
   let socket: TLSSocket;
@@ -224,10 +213,7 @@ export function connect(addr: string, opts: ConnectOpts = {}): Promise<ConnectRe
   } catch (err) {
     return Promise.resolve([undefined, `${TLS}: ${causeof(err, true)}`]);
   }
-  return whenconnected(socket, "secureConnect", opts.timeout).then((r) => {
-    if (r[0] !== undefined) r[0].alpnproto = socket.alpnProtocol || undefined;
-    return r;
-  });
+  return whenconnected(socket, "secureConnect", opts.timeout);
 }
 
 // Contexts with extra CAs, built once per distinct CA set (loading the system roots is not cheap).
