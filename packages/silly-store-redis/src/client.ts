@@ -155,10 +155,7 @@ class CommandLink extends Link {
       if (head === undefined) return;
       const left = head.deadline - now();
       if (left > 0) return this.arm(left);
-      const conn = this.conn;
-      if (conn === undefined) return;
-      this.down(conn, new RedisError("timeout", `no reply within ${this.o.timeout} ms (the connection was reset)`));
-      conn.close();
+      if (this.conn !== undefined) this.reset(this.conn, new RedisError("timeout", `no reply within ${this.o.timeout} ms (the connection was reset)`));
     }, ms);
   }
 }

@@ -1,17 +1,16 @@
 // One connection to the server, made on demand and made again after a loss.
 //
 // A connection attempt is TCP, then the handshake (HELLO / AUTH / CLIENT
-// SETNAME / SELECT, pipelined, every reply checked). A failed attempt sets a
-// backoff: the next one waits 50 ms, then twice as long each time up to
-// `maxbackoff`; callers that arrive meanwhile share the next attempt. A
-// connection that drops is tried again at once.
-//
-// Reads go through the conn's public read(): a protocol-layer hook that hands
-// every chunk to the decoder as it arrives would save the read(1)-then-the-rest
-// dance of readsome() below.
+// SETNAME / SELECT, pipelined, every reply checked, read with conn.read).
+// Then the decoder takes the conn over (silly/net/protocol): every chunk goes
+// to it as it arrives, and the replies it completes are handed out at once.
+// A failed attempt sets a backoff: the next one waits 50 ms, then twice as
+// long each time up to `maxbackoff`; callers that arrive meanwhile share the
+// next attempt. A connection that drops is tried again at once.
 import tcp from "silly/net/tcp";
 import errno from "silly/errno";
-import type { Conn, ReadResult } from "silly/net/tcp";
+import protocol from "silly/net/protocol";
+import type { Conn } from "silly/net/tcp";
 import { Decoder, MORE, encode } from "./resp.js";
 import type { Arg } from "./resp.js";
 import { RedisError } from "./error.js";
@@ -40,25 +39,6 @@ export function now(): number {
 /** The handshake command `args`, encoded, with its name for error messages. */
 export function hellocmd(...args: Arg[]): { name: string; bytes: Buffer } {
   return { name: String(args[0]), bytes: encode(args) };
-}
-
-/** Two reads that are neighbours in one chunk become one view; else a copy. */
-function join(a: Buffer, b: Buffer): Buffer {
-  if (a.buffer === b.buffer && a.byteOffset + a.length === b.byteOffset) {
-    return Buffer.from(a.buffer, a.byteOffset, a.length + b.length);
-  }
-  return Buffer.concat([a, b]);
-}
-
-/** Whatever the conn has buffered, waiting (up to `timeout` ms) for at least one byte. */
-export async function readsome(conn: Conn, timeout?: number): Promise<ReadResult> {
-  const n = conn.unreadbytes();
-  if (n > 0) return conn.read(n);
-  const first = await conn.read(1, timeout);
-  const more = conn.unreadbytes();
-  if (first[0] === undefined || more === 0) return first;
-  const [rest] = await conn.read(more); // buffered already: resolves at once
-  return rest === undefined ? first : [join(first[0], rest), undefined];
 }
 
 /** Why a conn's reads ended, as the error of the commands it leaves without replies. */
@@ -137,8 +117,24 @@ export abstract class Link {
     this.retryat = 0;
     this.conn = conn;
     this.onready(conn);
-    void this.reader(conn, dec);
+    this.consume(conn, dec);
     return undefined;
+  }
+
+  /** Hand every chunk to the decoder as it arrives, and the replies it completes to dispatch. */
+  private consume(conn: Conn, dec: Decoder): void {
+    // Bytes that came with the handshake's last reply first.
+    const err = this.dispatch(dec);
+    if (err !== undefined) return this.reset(conn, err);
+    protocol.takeover(conn, {
+      data: (chunk) => {
+        if (this.conn !== conn) return; // given up on (timeout, close, a broken stream)
+        dec.feed(chunk);
+        const e = this.dispatch(dec);
+        if (e !== undefined) this.reset(conn, e);
+      },
+      end: (why) => this.down(conn, lost(why)),
+    });
   }
 
   private async handshake(conn: Conn, dec: Decoder, deadline: number): Promise<RedisError | undefined> {
@@ -153,28 +149,19 @@ export abstract class Link {
         if (r instanceof RedisError) return new RedisError("connect", `${this.o.addr}: ${hello[got]!.name}: ${r.message}`);
         if (++got === hello.length) return undefined;
       }
-      const [buf, err] = await readsome(conn, Math.max(1, deadline - now()));
-      if (buf === undefined) {
+      const [first, err] = await conn.read(1, Math.max(1, deadline - now()));
+      if (first === undefined) {
         const why = err === errno.TIMEDOUT ? `no answer to ${hello[got]!.name} within ${this.o.connecttimeout} ms` : err;
         return new RedisError("connect", `${this.o.addr}: ${why}`);
       }
-      dec.feed(buf);
+      dec.feed(first);
+      const more = conn.unreadbytes();
+      if (more > 0) dec.feed((await conn.read(more))[0] ?? Buffer.alloc(0)); // buffered: comes at once
     }
   }
 
-  private async reader(conn: Conn, dec: Decoder): Promise<void> {
-    // Bytes that came with the handshake's last reply.
-    let err = this.dispatch(dec);
-    while (err === undefined) {
-      const [buf, rerr] = await readsome(conn);
-      if (buf === undefined) {
-        this.down(conn, lost(rerr));
-        return;
-      }
-      if (this.conn !== conn) return; // given up on (timeout, close)
-      dec.feed(buf);
-      err = this.dispatch(dec);
-    }
+  /** Fail what `conn` carried with `err` and close it. */
+  protected reset(conn: Conn, err: RedisError): void {
     this.down(conn, err);
     conn.close();
   }

@@ -139,8 +139,7 @@ export class PubSubLink extends Link {
       if (t === undefined) return;
       const timer = setTimeout(() => {
         if (w.left <= 0 || this.conn !== conn) return;
-        this.down(conn, new RedisError("timeout", `no confirmation of ${cmd} within ${t} ms (the connection was reset)`));
-        conn.close();
+        this.reset(conn, new RedisError("timeout", `no confirmation of ${cmd} within ${t} ms (the connection was reset)`));
       }, t);
       w.done = (err) => {
         clearTimeout(timer);
