@@ -32,7 +32,7 @@ const files = walk(join(root, "tests")).filter(
 // stay covered: the public 'data' read path (packages/silly/src/net/fastread.ts)
 // and AsyncLocalStorage as the task identity carrier (internal/identity.ts).
 const VARIANTS = [
-  { env: { SILLY_FASTREAD: "0" }, suites: ["tcp.test.ts", "protocol.test.ts", "websocket.test.ts", "http-server.test.ts"] },
+  { env: { SILLY_FASTREAD: "0" }, suites: ["tcp.test.ts", "protocol.test.ts", "websocket.test.ts", "http-server.test.ts", "redis.test.ts"] },
   { env: { SILLY_TASKCONTEXT: "als" }, suites: ["task.test.ts", "time.test.ts", "channel.test.ts", "http-server.test.ts"] },
 ];
 const jobs = files.flatMap((f) => [

@@ -4,6 +4,7 @@ import { Client, create, DEFAULTS } from "./client.js";
 export { Client, create, DEFAULTS };
 export { create as new };
 export { RedisError } from "./error.js";
+export { COMMANDS } from "./commands.js";
 export type { ErrorKind } from "./error.js";
 export { Subscription, Message } from "./pubsub.js";
 export type { SubscribeResult, MessageResult } from "./pubsub.js";
