@@ -3,13 +3,13 @@
 // messages, synchronously.
 //
 // Why synchronous: zlib's asynchronous API costs a thread-pool round trip per
-// message (measured ~90 us for a 256-byte message against ~3-5 us done
-// inline; 2-2.5x slower at 16 KiB; equal only at 1 MiB), and it brings a queue
-// of jobs. Inline there is no queue at all: each call finishes before it
-// returns, so messages keep their order, one connection's work never
-// interleaves with another's, and the process-wide concurrency is the one JS
-// thread. The price: a large message holds the event loop while it is
-// compressed (~10 ms per MiB at level 6) or inflated (inflation is bounded by
+// message; `node bench/deflate.ts` measures it at ~15-20x the inline cost
+// for 256-byte messages and ~2x at 16 KiB (equal only around 1 MiB), and it
+// brings a queue of jobs. Inline there is no queue at all: each call finishes
+// before it returns, so messages keep their order, one connection's work never
+// interleaves with another's, and the process-wide concurrency of zlib jobs
+// is the one JS thread. The price: a large message holds the event loop while
+// it is compressed (~10 ms per MiB at level 6) or inflated (bounded by
 // maxpayload).
 //
 // Two engines, chosen once per process:
@@ -21,15 +21,25 @@
 // - public: zlib.deflateRawSync / inflateRawSync, one-shot, each message
 //   with the previous window's bytes as the preset dictionary. This yields the
 //   same stream as context takeover (a zlib window is nothing but the last
-//   2^bits bytes), at the cost of a zlib stream per message.
+//   2^bits bytes), at the cost of a zlib stream per message (2-3x slower).
 //
-// Memory (fast engine, RSS per context after first use, Node 20): a
-// compressor ~100 KiB at 12 window bits, ~210 KiB at 15 (Node's zlib sizes
-// its hash table for 15 bits whatever memLevel <= 8 says); an inflater ~13 KiB
-// at 12, ~42 KiB at 15. Contexts are made on first use. A direction without
-// context takeover keeps nothing between messages, so all connections share
-// one context per settings (reset after each message) and such a direction
-// costs a connection nothing.
+// Memory. A zlib compressor allocates ~100 KiB at 12 window bits and ~210 KiB
+// at 15 (Node's zlib sizes its hash table for 15 bits whatever memLevel <= 8
+// says), an inflater ~7 KiB plus its window. Which thread initializes a
+// context decides what that costs. On the main thread the memory comes from
+// the process's much-reused malloc arena, is cleared, and is resident at once:
+// ~230 KiB RSS per connection (both directions, 15 bits), ~115 KiB at 12,
+// and 140-300 us of main-thread time for the first message. On a thread-pool
+// thread it comes from that thread's arena, largely fresh pages that only
+// become resident as messages touch them: 90-180 KiB at 15 bits and 7-70 KiB
+// at 12 after one small message each way (the spread is run to run), the
+// range ws shows, which initializes on the thread pool too. So a connection's
+// takeover contexts are created with this object and initialized by one empty
+// asynchronous write each (the handshake's round trip leaves time for it); a
+// message that comes first gets a context initialized inline instead. A
+// direction without context takeover keeps nothing between messages: all
+// connections share one context per settings (reset after each message), and
+// it costs a connection nothing.
 import zlib from "node:zlib";
 import { constants as bufconst } from "node:buffer";
 import { Utf8Validator, decodeutf8, isvalidutf8 } from "./codec/index.js";
@@ -135,6 +145,47 @@ function probe(): boolean {
 /** True when the fast engine is in use (see the top of this file). */
 export const fastzlib = probe();
 
+/**
+ * A connection's own context (context takeover), initialized off the main
+ * thread by an empty asynchronous write (see the top of this file).
+ */
+class Context {
+  private zs: Stream;
+  private warm = false;
+  /** Resolves once the warm-up write finished (or failed: the context then starts inline). */
+  readonly ready: Promise<void>;
+
+  constructor(
+    private readonly deflate: boolean,
+    private readonly bits: number,
+    private readonly config: DeflateConfig | undefined,
+  ) {
+    const zs = (this.zs = makestream(deflate, bits, config));
+    this.ready = new Promise((resolve) => {
+      zs.write(EMPTY, () => {
+        if (this.zs === zs) this.warm = true;
+        resolve();
+      });
+    });
+  }
+
+  /** The stream, free for writeSync: if the warm-up is still running, a fresh one initialized inline. */
+  get stream(): Stream {
+    if (!this.warm) {
+      this.zs.close();
+      this.zs = makestream(this.deflate, this.bits, this.config);
+      this.warm = true;
+    }
+    return this.zs;
+  }
+
+  close(): void {
+    this.zs.close();
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
+
 /** Contexts shared by every direction without context takeover, by settings. */
 const shared = new Map<string, Stream>();
 
@@ -220,13 +271,17 @@ export class PerMessageDeflate {
   private readonly rxtakeover: boolean;
   private readonly threshold: number;
   private readonly maxpayload: number;
-  private tx: Stream | undefined = undefined; // fast engine, takeover contexts, made on first use
-  private rx: Stream | undefined = undefined;
+  private readonly tx: Context | undefined; // fast engine, takeover contexts
+  private readonly rx: Context | undefined;
   private txwin: Window | undefined = undefined; // public engine, takeover windows, made on first use
   private rxwin: Window | undefined = undefined;
   private utf8: Utf8Validator | undefined = undefined;
   private failed: string | undefined = undefined;
-  private rxended = false; // the peer ended its deflate stream (BFINAL): start a new one
+  /**
+   * Resolves once this connection's zlib contexts are initialized (off the
+   * main thread). Nothing needs to wait for it: calls before that work too.
+   */
+  readonly ready: Promise<void>;
 
   constructor(
     role: "server" | "client",
@@ -242,6 +297,9 @@ export class PerMessageDeflate {
     this.rxtakeover = !(server ? params.clientnocontexttakeover : params.servernocontexttakeover);
     this.threshold = config.threshold;
     this.maxpayload = Math.min(maxpayload, bufconst.MAX_LENGTH);
+    this.tx = fastzlib && this.txtakeover ? new Context(true, this.txbits, config) : undefined;
+    this.rx = fastzlib && this.rxtakeover ? new Context(false, this.rxbits, undefined) : undefined;
+    this.ready = Promise.all([this.tx?.ready, this.rx?.ready]).then(noop);
   }
 
   /** Is `data` worth compressing: at least `threshold` bytes? */
@@ -288,7 +346,7 @@ export class PerMessageDeflate {
   }
 
   private deflatefast(src: Uint8Array, len: number): CompressResult {
-    const zs = this.txtakeover ? (this.tx ??= makestream(true, this.txbits, this.config)) : sharedstream(true, this.txbits, this.config);
+    const zs = this.tx !== undefined ? this.tx.stream : sharedstream(true, this.txbits, this.config);
     const s = (scratch ??= Buffer.allocUnsafe(SCRATCH));
     const st = zs._writeState;
     const spill = new Spill();
@@ -353,7 +411,7 @@ export class PerMessageDeflate {
   }
 
   private inflatefast(parts: readonly Uint8Array[], text: boolean): TextResult | BinaryResult {
-    const zs = this.rxtakeover ? (this.rx ??= makestream(false, this.rxbits, undefined)) : sharedstream(false, this.rxbits, this.config);
+    const zs = this.rx !== undefined ? this.rx.stream : sharedstream(false, this.rxbits, this.config);
     const s = (scratch ??= Buffer.allocUnsafe(SCRATCH));
     const utf8 = text ? (this.utf8 ??= new Utf8Validator()) : undefined;
     const spill = new Spill();
@@ -440,8 +498,6 @@ export class PerMessageDeflate {
   close(): void {
     this.tx?.close();
     this.rx?.close();
-    this.tx = undefined;
-    this.rx = undefined;
     this.txwin = undefined;
     this.rxwin = undefined;
   }
