@@ -652,6 +652,9 @@ test("a compression bomb stops at the bound without inflating the rest (1009)", 
     // The connection is done: later messages fail too.
     assert.is(d.decompress(ok(new PerMessageDeflate("client", params(), cfg("client"), 1 << 20).compress("x")), "text")[1]?.code, 1002);
   }
+  // No bound (Infinity) still works: capped at what a Buffer or a string holds.
+  const free = new PerMessageDeflate("client", params(), cfg("client"), Infinity);
+  assert.is(text(free, ok(new PerMessageDeflate("server", params(), cfg("server"), Infinity).compress("unbounded"))), "unbounded");
   // Exactly at the bound is fine; one byte over is not; also when split into fragments.
   const exact = ok(new PerMessageDeflate("client", params(), cfg("client"), 1 << 20).compress(Buffer.alloc(1000, 7)));
   assert.is(ok(new PerMessageDeflate("server", params(), cfg("server"), 1000).decompress(exact, "binary")).length, 1000);

@@ -271,6 +271,10 @@ export class PerMessageDeflate {
   private readonly rxtakeover: boolean;
   private readonly threshold: number;
   private readonly maxpayload: number;
+  // The bound in force: maxpayload, capped at what a Buffer (binary) or a
+  // string (text: at most one character per byte) can hold.
+  private readonly maxbytes: number;
+  private readonly maxtext: number;
   private readonly tx: Context | undefined; // fast engine, takeover contexts
   private readonly rx: Context | undefined;
   private txwin: Window | undefined = undefined; // public engine, takeover windows, made on first use
@@ -296,7 +300,9 @@ export class PerMessageDeflate {
     this.txtakeover = !(server ? params.servernocontexttakeover : params.clientnocontexttakeover);
     this.rxtakeover = !(server ? params.clientnocontexttakeover : params.servernocontexttakeover);
     this.threshold = config.threshold;
-    this.maxpayload = Math.min(maxpayload, bufconst.MAX_LENGTH);
+    this.maxpayload = maxpayload;
+    this.maxbytes = Math.min(maxpayload, bufconst.MAX_LENGTH);
+    this.maxtext = Math.min(this.maxbytes, bufconst.MAX_STRING_LENGTH);
     this.tx = fastzlib && this.txtakeover ? new Context(true, this.txbits, config) : undefined;
     this.rx = fastzlib && this.rxtakeover ? new Context(false, this.rxbits, undefined) : undefined;
     this.ready = Promise.all([this.tx?.ready, this.rx?.ready]).then(noop);
@@ -434,7 +440,7 @@ export class PerMessageDeflate {
    */
   private inflateinto(zs: Stream, parts: readonly Uint8Array[], s: Buffer, spill: Spill, utf8: Utf8Validator | undefined): [number, boolean, InflateError | undefined] {
     const st = zs._writeState;
-    const max = this.maxpayload;
+    const max = utf8 === undefined ? this.maxbytes : this.maxtext;
     utf8?.reset();
     let total = 0; // bytes inflated so far
     let at = 0; // of them, in the scratch buffer
@@ -453,7 +459,7 @@ export class PerMessageDeflate {
         }
         at += have;
         total += have;
-        if (total > max) return [at, false, { code: 1009, reason: `inflated message exceeds maxPayload (${max} bytes)` }];
+        if (total > max) return [at, false, this.toobig()];
         off += len - st[1];
         len = st[1];
         if (st[0] === 0) {
@@ -479,19 +485,23 @@ export class PerMessageDeflate {
       out = zlib.inflateRawSync(Buffer.concat([...parts, TRAILER]), {
         windowBits: this.rxbits,
         finishFlush: Z_SYNC_FLUSH,
-        maxOutputLength: Math.max(1, this.maxpayload),
+        maxOutputLength: Math.max(1, text ? this.maxtext : this.maxbytes),
         ...(dict === undefined ? {} : { dictionary: dict }),
       });
     } catch (e) {
       if ((e as { code?: string }).code === "ERR_BUFFER_TOO_LARGE") {
-        return [undefined, { code: 1009, reason: `inflated message exceeds maxPayload (${this.maxpayload} bytes)` }];
+        return [undefined, this.toobig()];
       }
       return [undefined, { code: 1002, reason: "invalid compressed data" }];
     }
-    if (out.length > this.maxpayload) return [undefined, { code: 1009, reason: `inflated message exceeds maxPayload (${this.maxpayload} bytes)` }];
+    if (out.length > (text ? this.maxtext : this.maxbytes)) return [undefined, this.toobig()];
     if (text && !isvalidutf8(out)) return [undefined, { code: 1007, reason: "invalid UTF-8 in text message" }];
     win?.push(out);
     return text ? [decodeutf8(out, 0, out.length), undefined] : [out, undefined];
+  }
+
+  private toobig(): InflateError {
+    return { code: 1009, reason: `inflated message exceeds maxPayload (${this.maxpayload} bytes)` };
   }
 
   /** Releases this connection's contexts (idempotent). */
