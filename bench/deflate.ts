@@ -13,7 +13,9 @@
 //                design not taken (a thread-pool round trip per message)
 //   ws           ws's PerMessageDeflate (async, behind its concurrency limiter)
 // Decompression includes the UTF-8 check and the decode to a string for all.
-// Figures: microseconds per message, median of --rounds after a warm-up round.
+// Figures: CPU time per message (all threads: the thread pool's work counts),
+// and wall time, in microseconds, medians of --rounds after a warm-up round.
+// On a shared machine the CPU figure is the steadier one.
 //
 // --memory: RSS per connection of idle contexts after one message each way,
 // ours and ws's, each in its own child process.
@@ -170,19 +172,21 @@ function ws(): Contender {
 
 // ---------------------------------------------------------------- timing
 
-/** Microseconds per message: median of ROUNDS (after one warm-up round). */
-async function time(make: () => Contender, p: DeflateParams, msgs: string[], n: number, what: "compress" | "decompress"): Promise<number> {
+/** CPU and wall microseconds per message: medians of ROUNDS (after one warm-up round). */
+async function time(make: () => Contender, p: DeflateParams, msgs: string[], n: number, what: "compress" | "decompress"): Promise<[number, number]> {
   // The decompressor's input: the same stream, compressed once by a fresh ours with the same agreement.
   const src = ours(p, p === WIDE ? wideconfig : defaultconfig)();
   const packed = msgs.map((m) => src.compress(m) as Buffer);
   src.close();
-  const per: number[] = [];
+  const cpu: number[] = [];
+  const wall: number[] = [];
   for (let r = 0; r <= ROUNDS; r++) {
     const c = make();
     // Decompression must follow the stream from its start: replay whole passes.
     const count = what === "compress" ? n : Math.max(1, Math.round(n / msgs.length)) * msgs.length;
     const fresh = what === "decompress" ? () => make() : undefined;
     let d = c;
+    const c0 = process.cpuUsage();
     const t0 = process.hrtime.bigint();
     for (let i = 0; i < count; i++) {
       const k = i % msgs.length;
@@ -200,14 +204,18 @@ async function time(make: () => Contender, p: DeflateParams, msgs: string[], n: 
       }
     }
     const us = Number(process.hrtime.bigint() - t0) / 1000 / count;
+    const spent = process.cpuUsage(c0);
     d.close();
     if (d !== c) c.close();
-    if (r > 0) per.push(us);
+    if (r > 0) {
+      wall.push(us);
+      cpu.push((spent.user + spent.system) / count);
+    }
   }
-  return median(per);
+  return [median(cpu), median(wall)];
 }
 
-type Rows = Record<string, number>;
+type Rows = Record<string, [number, number]>;
 
 async function measure(contenders: [string, () => Contender, DeflateParams][]): Promise<Rows> {
   const rows: Rows = {};
@@ -296,14 +304,17 @@ if (SIDE !== "") {
   if (wsmod) contenders.push(["ws", ws, WIDE]);
   const rows = { ...(await measure(contenders)), ...publicrows() };
   const names = ["ours", "ours/public", "ours/12", "zlib async", ...(wsmod ? ["ws"] : [])];
-  console.log(`node ${process.version}; us per message, median of ${ROUNDS} rounds; ratio = ws / ours`);
+  console.log(`node ${process.version}; us per message, CPU (wall), medians of ${ROUNDS} rounds; ratio = ws / ours, CPU`);
   console.log(`| case | ${names.join(" | ")} | ratio |`);
   console.log(`|---|${names.map(() => "---:").join("|")}|---:|`);
   for (const { label } of SIZES) {
     for (const what of ["compress", "decompress"]) {
       const key = `${what} ${label}`;
-      const cells = names.map((n) => (rows[`${key}|${n}`] ?? Number.NaN).toFixed(2));
-      const ratio = wsmod ? (rows[`${key}|ws`]! / rows[`${key}|ours`]!).toFixed(1) + "x" : "-";
+      const cells = names.map((n) => {
+        const [c, w] = rows[`${key}|${n}`] ?? [Number.NaN, Number.NaN];
+        return `${c.toFixed(1)} (${w.toFixed(1)})`;
+      });
+      const ratio = wsmod ? (rows[`${key}|ws`]![0] / rows[`${key}|ours`]![0]).toFixed(1) + "x" : "-";
       console.log(`| ${key} | ${cells.join(" | ")} | ${ratio} |`);
     }
   }
