@@ -3,14 +3,16 @@
 // messages, synchronously.
 //
 // Why synchronous: zlib's asynchronous API costs a thread-pool round trip per
-// message; `node bench/deflate.ts` measures it at ~15-20x the inline cost
-// for 256-byte messages and ~2x at 16 KiB (equal only around 1 MiB), and it
-// brings a queue of jobs. Inline there is no queue at all: each call finishes
-// before it returns, so messages keep their order, one connection's work never
-// interleaves with another's, and the process-wide concurrency of zlib jobs
-// is the one JS thread. The price: a large message holds the event loop while
-// it is compressed (~10 ms per MiB at level 6) or inflated (bounded by
-// maxpayload).
+// message; `bench/deflate.ts` measures ~80 us of CPU per 256-byte message
+// that way against 6-8 us inline (10-15x), and 1.5x (compress) to 3-5x
+// (inflate) at 16 KiB; it also brings a queue of jobs. Inline there is no
+// queue at all: each call finishes before it returns, so messages keep their
+// order, one connection's work never interleaves with another's, and the
+// process-wide concurrency of zlib work is the one JS thread. (The only jobs
+// sent to the thread pool are the context warm-ups below: one per context, at
+// most two per connection, once.) The price: a large message holds the event
+// loop while it is compressed (~10 ms per MiB at level 6) or inflated
+// (bounded by maxpayload).
 //
 // Two engines, chosen once per process:
 // - fast: one zlib stream object per context, driven through its handle's
@@ -26,20 +28,20 @@
 // Memory. A zlib compressor allocates ~100 KiB at 12 window bits and ~210 KiB
 // at 15 (Node's zlib sizes its hash table for 15 bits whatever memLevel <= 8
 // says), an inflater ~7 KiB plus its window. Which thread initializes a
-// context decides what that costs. On the main thread the memory comes from
-// the process's much-reused malloc arena, is cleared, and is resident at once:
-// ~230 KiB RSS per connection (both directions, 15 bits), ~115 KiB at 12,
-// and 140-300 us of main-thread time for the first message. On a thread-pool
+// context decides what that costs (`bench/deflate.ts --memory`, RSS per
+// connection after one small message each way, 1,000 and 5,000 connections).
+// On the main thread the memory comes from the process's much-reused malloc
+// arena, is cleared, and is resident at once: ~330 KiB at 15 bits, plus
+// 140-300 us of main-thread time for the first message. On a thread-pool
 // thread it comes from that thread's arena, largely fresh pages that only
-// become resident as messages touch them: 90-180 KiB at 15 bits and 7-70 KiB
-// at 12 after one small message each way (the spread is run to run), the
-// range ws shows, which initializes on the thread pool too. So a connection's
-// takeover contexts are created with this object and initialized by one empty
-// asynchronous write each (the handshake's round trip leaves time for it); a
-// message that comes first gets a context initialized inline instead. A
-// direction without context takeover keeps nothing between messages: all
-// connections share one context per settings (reset after each message), and
-// it costs a connection nothing.
+// become resident as messages touch them: 8-170 KiB at 15 bits, 10-80 KiB
+// at 12, spread run to run; ws, which initializes on the thread pool too,
+// shows 87-237 KiB. So a connection's takeover contexts are created with this
+// object and initialized by one empty asynchronous write each (the
+// handshake's round trip leaves time for it); a message that comes first gets
+// a context initialized inline instead. A direction without context takeover
+// keeps nothing between messages: all connections share one context per
+// settings (reset after each message), and it costs a connection nothing.
 import zlib from "node:zlib";
 import { constants as bufconst } from "node:buffer";
 import { Utf8Validator, decodeutf8, isvalidutf8 } from "./codec/index.js";
