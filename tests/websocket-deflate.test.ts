@@ -544,15 +544,42 @@ test("interop with ws's PerMessageDeflate, windows 8..15, with and without takeo
   }
 });
 
-test("interop with node:zlib: our output plus the trailer inflates; its sync-flushed output inflates here", () => {
-  const { server, client } = pair(params({ servernocontexttakeover: true }));
-  const inflater = zlib.createInflateRaw();
-  for (const m of MESSAGES.slice(0, 5)) {
-    const c = ok(server.compress(m));
-    assert.is(zlib.inflateRawSync(Buffer.concat([c, Buffer.from([0, 0, 0xff, 0xff])]), { finishFlush: zlib.constants.Z_SYNC_FLUSH }).toString(), m);
-    assert.is(text(client, c), m);
+/** One message through a zlib stream: write, sync flush, collect the output. */
+function zstream(zs: zlib.DeflateRaw | zlib.InflateRaw, input: Buffer | string): Promise<Buffer> {
+  return new Promise((resolve) => {
+    const parts: Buffer[] = [];
+    const on = (d: Buffer): void => void parts.push(d);
+    zs.on("data", on);
+    zs.write(input);
+    zs.flush(zlib.constants.Z_SYNC_FLUSH, () => {
+      zs.off("data", on);
+      resolve(Buffer.concat(parts));
+    });
+  });
+}
+
+test("interop with node:zlib, windows 9..15: our messages inflate there, its sync-flushed ones here", async () => {
+  const SYNC = { finishFlush: zlib.constants.Z_SYNC_FLUSH };
+  const TRAIL = Buffer.from([0, 0, 0xff, 0xff]);
+  for (let bits = 9; bits <= 15; bits++) {
+    // Without context takeover every message is a stream of its own.
+    const { server, client } = pair(params({ servermaxwindowbits: bits, clientmaxwindowbits: bits, servernocontexttakeover: true, clientnocontexttakeover: true }));
+    for (const m of [...MESSAGES.slice(0, 5), jsontext(70_000)]) {
+      const c = ok(server.compress(m));
+      assert.is(zlib.inflateRawSync(Buffer.concat([c, TRAIL]), { ...SYNC, windowBits: bits }).toString(), m, `${bits} bits`);
+      assert.is(text(client, zlib.deflateRawSync(m, { ...SYNC, windowBits: bits }).subarray(0, -4)), m, `${bits} bits`);
+    }
+    // With it: one zlib stream per direction for the whole conversation.
+    const take = pair(params({ servermaxwindowbits: bits, clientmaxwindowbits: bits }));
+    const inflater = zlib.createInflateRaw({ windowBits: bits });
+    const deflater = zlib.createDeflateRaw({ windowBits: bits });
+    for (const m of [...MESSAGES.slice(0, 10), jsontext(70_000), ...MESSAGES.slice(10, 15)]) {
+      assert.is((await zstream(inflater, Buffer.concat([ok(take.server.compress(m)), TRAIL]))).toString(), m, `${bits} bits`);
+      assert.is(text(take.client, (await zstream(deflater, m)).subarray(0, -4)), m, `${bits} bits`);
+    }
+    inflater.close();
+    deflater.close();
   }
-  inflater.close();
   // A peer that ends each message with a final block (BFINAL, 7.2.3.4) instead of a sync flush.
   const { client: c2 } = pair(params());
   for (const m of MESSAGES.slice(0, 5)) assert.is(text(c2, zlib.deflateRawSync(m)), m);
