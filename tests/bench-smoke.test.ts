@@ -1,5 +1,6 @@
 // A one-second smoke run that proves the benchmark pieces still work: our
-// echo server from bench/servers and the load generator, which verifies echoes.
+// echo server from bench/servers and the load generator, which verifies echoes,
+// and the permessage-deflate micro-benchmark in a tiny configuration.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { spawn, spawnSync } from "node:child_process";
@@ -35,6 +36,21 @@ test("bench: ours-ws.ts serves, loadgen.ts echoes and verifies for a second", as
     server.kill("SIGTERM");
     await once(server, "exit");
   }
+});
+
+test("bench: deflate.ts prints its comparison table and its memory figures", () => {
+  const run = (args: string[]): string => {
+    const r = spawnSync(process.execPath, ["--conditions=source", "--import", "tsx", "bench/deflate.ts", ...args], {
+      cwd: root,
+      encoding: "utf8",
+      timeout: 120_000,
+    });
+    assert.is(r.status, 0, r.stderr);
+    return r.stdout;
+  };
+  const table = run(["--rounds", "1", "--n256", "50", "--n16k", "5"]);
+  for (const row of ["compress 256 B", "decompress 256 B", "compress 16 KiB", "decompress 16 KiB"]) assert.match(table, `| ${row} |`);
+  assert.match(run(["--memory", "--conns", "20"]), /ours\/12 .* KiB\/conn/);
 });
 
 test.run();
