@@ -33,7 +33,7 @@ const files = walk(join(root, "tests")).filter(
 // AsyncLocalStorage as the task identity carrier (internal/identity.ts), and
 // zlib's public one-shot functions for permessage-deflate (silly-net-websocket/src/deflate.ts).
 const VARIANTS = [
-  { env: { SILLY_FASTREAD: "0" }, suites: ["tcp.test.ts", "protocol.test.ts", "websocket.test.ts", "http-server.test.ts"] },
+  { env: { SILLY_FASTREAD: "0" }, suites: ["tcp.test.ts", "protocol.test.ts", "websocket.test.ts", "http-server.test.ts", "redis.test.ts"] },
   { env: { SILLY_TASKCONTEXT: "als" }, suites: ["task.test.ts", "time.test.ts", "channel.test.ts", "http-server.test.ts"] },
   { env: { SILLY_FASTZLIB: "0" }, suites: ["websocket-deflate.test.ts"] },
 ];

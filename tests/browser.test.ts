@@ -16,7 +16,9 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 logger.setlevel(logger.ERROR);
 
 if (!existsSync(CHROMIUM)) {
-  console.log(`browser test: no Chromium at ${CHROMIUM} (apt-get install chromium); not run`);
+  test("Chromium is installed", () => {
+    assert.unreachable(`no Chromium at ${CHROMIUM}: \`bash scripts/peers.sh\` installs Debian's (or set CHROMIUM_PATH)`);
+  });
 } else {
   let browser: Browser;
   let chat: Chat;

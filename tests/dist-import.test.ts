@@ -41,6 +41,7 @@ test("every exported subpath resolves to a built file without tsx", () => {
     "silly-metrics/counter", "silly-metrics/gauge", "silly-metrics/histogram", "silly-metrics/registry",
     "silly-metrics/collector", "silly-metrics/collector/process", "silly-metrics/collector/silly",
     "silly-metrics/prometheus",
+    "silly-store-redis",
   ];
   const program = `for (const s of ${JSON.stringify(subpaths)}) { const m = await import(s); if (!m.default) throw new Error(s + " has no default export"); }
     console.log(import.meta.resolve("silly/task"));`;

@@ -79,6 +79,7 @@ function detailText(s: SideSummary): string {
   if (typeof d.mb_per_s === "number") parts.push(`${d.mb_per_s} MB/s`);
   if (typeof d.rss_before_kb === "number") parts.push(`RSS ${d.rss_before_kb} -> ${d.rss_after_kb} kB`);
   if (typeof d.tool === "string") parts.push(`via ${d.tool}`);
+  if (typeof d.cpu_us_per_op === "number") parts.push(`client CPU ${d.cpu_us_per_op} us/op`);
   if (s.errors.length > 0) parts.push(`${s.errors.length} failed run(s)`);
   return parts.join("; ");
 }

@@ -81,6 +81,9 @@ export const SCENARIOS: readonly Scenario[] = [
 export const MICRO_ID = "micro";
 export const MICRO_ALIASES: readonly string[] = ["micro", "channel", "fork"];
 
+/** silly-store-redis vs node-redis and ioredis (bench/redis.ts), report only. */
+export const REDIS_ID = "redis";
+
 export function met(goal: Goal, ratio: number): boolean {
   return goal.op === ">=" ? ratio >= goal.value : ratio <= goal.value;
 }
