@@ -19,6 +19,7 @@ import { median, round } from "./lib/stats.js";
 import { OP_CLOSE, OP_PING, OP_TEXT, acceptFor, maskedFrame, newKey } from "./lib/wsproto.js";
 import { startServer, stopAll } from "./runner/spawn.js";
 import type { Server } from "./runner/spawn.js";
+import type { CaseJson } from "./runner/chat.js";
 import { startredis } from "../tests/lib/redis.js";
 import type { RedisServer } from "../tests/lib/redis.js";
 
@@ -204,17 +205,7 @@ async function connect(ports: number[], count: number, tally: Tally): Promise<Ch
   return clients;
 }
 
-interface Result {
-  delivered_per_s: number;
-  expected_per_s: number;
-  p50_us: number;
-  p99_us: number;
-  server_cpu: number;
-  redis_cpu: number;
-  gen_cpu: number;
-  other_cpu: number;
-  lost: number;
-}
+type Result = CaseJson;
 
 async function run(name: string, c: Case): Promise<Result> {
   let redis: RedisServer | undefined;

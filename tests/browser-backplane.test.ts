@@ -4,22 +4,16 @@
 // a chat process listens on its port again.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { existsSync } from "node:fs";
-import { chromium } from "playwright-core";
+import { havechromium, launch } from "./lib/chromium.js";
 import type { Browser, Page } from "playwright-core";
 import { startredis } from "./lib/redis.js";
 import type { RedisServer } from "./lib/redis.js";
 import { chatprocess } from "./lib/chat.js";
 import type { ChatProcess } from "./lib/chat.js";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const HEARTBEAT = 200;
 
-if (!existsSync(CHROMIUM)) {
-  test("Chromium is installed", () => {
-    assert.unreachable(`no Chromium at ${CHROMIUM}: \`bash scripts/peers.sh\` installs Debian's (or set CHROMIUM_PATH)`);
-  });
-} else {
+if (havechromium()) {
   let browser: Browser;
   let redis: RedisServer;
   const procs: ChatProcess[] = [];
@@ -32,13 +26,7 @@ if (!existsSync(CHROMIUM)) {
 
   test.before(async () => {
     redis = await startredis();
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-      ],
-    });
+    browser = await launch();
   });
 
   test.after(async () => {

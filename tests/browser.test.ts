@@ -6,9 +6,8 @@
 // reconnects with a growing delay; no request of any page fails.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { existsSync } from "node:fs";
 import { createServer } from "node:net";
-import { chromium } from "playwright-core";
+import { havechromium, launch } from "./lib/chromium.js";
 import type { Browser, Page } from "playwright-core";
 import { startchat } from "../examples/chat/server.js";
 import type { Chat } from "../examples/chat/server.js";
@@ -16,14 +15,9 @@ import http from "silly-net-http";
 import websocket from "silly-net-websocket";
 import logger from "silly/logger";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 logger.setlevel(logger.ERROR);
 
-if (!existsSync(CHROMIUM)) {
-  test("Chromium is installed", () => {
-    assert.unreachable(`no Chromium at ${CHROMIUM}: \`bash scripts/peers.sh\` installs Debian's (or set CHROMIUM_PATH)`);
-  });
-} else {
+if (havechromium()) {
   let browser: Browser;
   let chat: Chat;
   /** Every response of 400 or more, and every failed request, of every page. */
@@ -36,13 +30,7 @@ if (!existsSync(CHROMIUM)) {
     chat = c;
     const [res] = await http.get(`http://${chat.addr}/`);
     pagehtml = res!.body.toString();
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-      ],
-    });
+    browser = await launch();
   });
 
   test.after(async () => {

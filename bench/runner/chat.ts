@@ -6,8 +6,10 @@ import type { Sample } from "./measure.js";
 import type { Goal } from "./scenarios.js";
 import { lastJson, runToEnd } from "./spawn.js";
 
-interface CaseJson {
+/** One case's figures, as bench/chat.ts prints them. */
+export interface CaseJson {
   delivered_per_s: number;
+  expected_per_s: number;
   p50_us: number;
   p99_us: number;
   server_cpu: number;
