@@ -67,8 +67,15 @@ test("two chat processes share the room: messages, presence, joins and leaves cr
   assert.equal([j.name, j.from], ["robert", "bob"]);
   await until(ann, listing("ann", "robert"), 5000, "robert in ann's list");
 
+  // Guests are numbered across the processes.
+  const guests = await Promise.all([join(one.addr, "", true), join(two.addr, "", true), join(one.addr, "", true)]);
+  const names = await Promise.all(guests.map(async (g) => (await until(g, (e) => e.type === "welcome", 5000, "a welcome")).name!));
+  for (const n of names) assert.match(n, /^guest-\d+$/);
+  assert.is(new Set(names).size, 3, names.join(", "));
+  for (const g of guests) await g.close();
+
   await bob.close();
-  assert.is((await until(ann, (e) => e.type === "leave", 5000, "robert's leave")).name, "robert");
+  assert.is((await until(ann, (e) => e.type === "leave" && e.name === "robert", 5000, "robert's leave")).name, "robert");
   await until(ann, listing("ann"), 5000, "ann alone");
   await ann.close();
 });

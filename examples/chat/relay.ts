@@ -26,6 +26,8 @@ import type { ChatMetrics } from "./metrics.js";
 
 /** The pub/sub channel of the room. */
 export const CHANNEL = "silly-chat:lobby";
+/** The counter that numbers guests across processes. */
+export const GUESTS = "silly-chat:guests";
 /** How long stopping waits for the bye to go out, in ms. */
 const BYE_MS = 1000;
 
@@ -71,6 +73,12 @@ export class RedisRelay implements Relay {
       logger.warn("chat: cannot publish to Redis: %s", err);
     }
     return false;
+  }
+
+  /** The next guest number of the whole room, or undefined while Redis is out of reach. */
+  async guestnumber(): Promise<number | undefined> {
+    const [n] = await this.db.incr(GUESTS);
+    return typeof n === "number" ? n : undefined;
   }
 
   announce(): void {

@@ -189,6 +189,7 @@ export class Room {
 
   /** Send the online list now, or once PRESENCE_MS have passed since the last one. */
   private presencechanged(): void {
+    if (this.out.isclosed) return;
     if (this.presencetimer !== undefined) {
       this.presencedirty = true;
       return;
@@ -196,7 +197,7 @@ export class Room {
     this.out.send({ data: encode({ type: "presence", online: online(this.roster(), this.others.users()) }) });
     this.presencetimer = setTimeout(() => {
       this.presencetimer = undefined;
-      if (this.presencedirty && !this.out.isclosed) {
+      if (this.presencedirty) {
         this.presencedirty = false;
         this.presencechanged();
       }

@@ -42,7 +42,14 @@ export async function startchat(addr: string, opts: ChatOptions = {}): Promise<[
   const metrics = chatmetrics();
   const servemetrics = prometheus.handler(metrics.registry);
   const room = new Room(metrics, MAX_BACKLOG);
+  const relay = opts.redis === undefined ? undefined : new RedisRelay(opts.redis, room, metrics, opts.heartbeat ?? 1000);
   let guests = 0;
+  /** guest-N: numbered by Redis across processes; by this process alone without it (or while Redis is down, then marked as ours). */
+  const guestname = async (): Promise<string> => {
+    if (relay === undefined) return `guest-${++guests}`;
+    const n = await relay.guestnumber();
+    return n !== undefined ? `guest-${n}` : `guest-${relay.origin.slice(0, 4)}-${++guests}`;
+  };
 
   const session = async (stream: ServerStream): Promise<void> => {
     let v2 = false; // the client asked for the JSON commands
@@ -54,7 +61,7 @@ export async function startchat(addr: string, opts: ChatOptions = {}): Promise<[
       return;
     }
     const wanted = queryname(String(stream.query["name"] ?? ""));
-    const c = room.enter(sock, wanted !== "" ? wanted : `guest-${++guests}`, v2);
+    const c = room.enter(sock, wanted !== "" ? wanted : await guestname(), v2);
     metrics.sockets.inc();
     logger.info("chat: %s joined from %s", c.name, sock.conn.remoteaddr);
     for (;;) {
@@ -92,8 +99,10 @@ export async function startchat(addr: string, opts: ChatOptions = {}): Promise<[
       }
     },
   });
-  if (server === undefined) return [undefined, err];
-  const relay = opts.redis === undefined ? undefined : new RedisRelay(opts.redis, room, metrics, opts.heartbeat ?? 1000);
+  if (server === undefined) {
+    await Promise.all([room.close(), relay?.stop()]);
+    return [undefined, err];
+  }
 
   const stop = async (): Promise<void> => {
     server.close();
