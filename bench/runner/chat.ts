@@ -37,7 +37,7 @@ function sample(name: string, c: CaseJson): Sample {
 
 export async function runChat(ctx: Context): Promise<ChatRow[] | string> {
   const secs = ctx.quick ? 1 : ctx.secs;
-  const cmd = [process.execPath, "--conditions=source", "--import", "tsx", "bench/chat.ts", "--secs", String(secs), "--warmup", String(ctx.quick ? 0.5 : 2)];
+  const cmd = [process.execPath, "--conditions=source", "--import", "tsx", "bench/chat.ts", "--secs", String(secs), "--warmup", String(ctx.warmup)];
   const r = await runToEnd(cmd, { cpu: undefined, nofile: ctx.machine.nofile, cwd: ctx.root }, 600_000);
   const j = lastJson(r.stdout);
   if (j === undefined || j.ok !== true) {

@@ -1,4 +1,4 @@
-// Helpers for the chat's suites: chat clients over our WebSocket client, a
+// For the chat's suites: chat clients over our WebSocket client, a
 // bounded wait for an event, and chat servers in processes of their own.
 import { fileURLToPath } from "node:url";
 import websocket from "silly-net-websocket";
