@@ -57,7 +57,7 @@ if (workers !== undefined && redis === undefined) usage("--workers needs --redis
 
 if (workers !== undefined && cluster.isPrimary) {
   // This process only starts, restarts and stops the workers.
-  await runworkers(workers, addr, args);
+  await runworkers(workers, args);
 } else {
   const [chat, err] = await startchat(addr, { redis, heartbeat });
   if (chat === undefined) {

@@ -17,8 +17,9 @@ const STOP_MS = 10_000;
 /** A worker that dies is started again after this many ms. */
 const RESTART_MS = 1000;
 
-export async function runworkers(n: number, addr: string, args: string[]): Promise<void> {
-  // Each worker is `silly main.ts ARGS`, as this process was started.
+export async function runworkers(n: number, args: string[]): Promise<void> {
+  // Each worker is `silly main.ts ARGS`, as this process was started (the silly
+  // package has its command in bin/, beside the src/ and dist/ its entry resolves to).
   cluster.setupPrimary({
     exec: fileURLToPath(new URL("../bin/silly.js", import.meta.resolve("silly"))),
     args: [fileURLToPath(new URL("./main.ts", import.meta.url)), ...args],
@@ -31,8 +32,10 @@ export async function runworkers(n: number, addr: string, args: string[]): Promi
   };
   cluster.on("listening", (w, address) => {
     if (++listening !== n) return;
-    const port = address.port;
-    console.log(`chat: ${n} workers listening on ${addr.replace(/:\d+$/, `:${port}`)}: open http://127.0.0.1:${port}/ in a browser`);
+    // A wildcard bind is reachable through loopback; otherwise use the bound address.
+    const ip = address.address ?? "";
+    const host = ["", "0.0.0.0", "::"].includes(ip) ? "127.0.0.1" : ip.includes(":") ? `[${ip}]` : ip;
+    console.log(`chat: ${n} workers listening on ${host}:${address.port}: open http://${host}:${address.port}/ in a browser`);
   });
   cluster.on("exit", (w, code, sig) => {
     if (stopping) return;
