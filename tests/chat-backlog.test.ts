@@ -1,17 +1,18 @@
 // The chat keeps the readers that keep up and drops the ones that do not:
 // one sender's burst of 1,000 messages of 1,900 characters all reach a fast
 // reader in another process, which is not dropped, while a client that never
-// reads is dropped once the kernel stops taking its bytes.
+// reads is dropped once the kernel stops taking its bytes; 50 talkers sending
+// 20 such messages each at once keep all 50 readers.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { connect as netconnect } from "node:net";
 import websocket from "silly-net-websocket";
-import type { Socket } from "silly-net-websocket";
 import http from "silly-net-http";
 import logger from "silly/logger";
 import { startchat, MAX_BACKLOG } from "../examples/chat/server.js";
 import type { Chat, Event } from "../examples/chat/server.js";
 import { program } from "./lib/child.js";
+import { join, listing, until } from "./lib/chat.js";
 import { family, parse } from "./lib/promtext.js";
 
 logger.setlevel(logger.ERROR);
@@ -39,16 +40,6 @@ console.log("CLOSED", sock.closecode, sock.closereason);
 await sock.close();
 `;
 
-async function until(sock: Socket, match: (e: Event) => boolean): Promise<Event> {
-  for (;;) {
-    const [data, typ] = await sock.read();
-    if (data === undefined) throw new Error(`socket ended: ${typ}`);
-    if (typ !== "text") continue;
-    const e = JSON.parse(data) as Event;
-    if (match(e)) return e;
-  }
-}
-
 async function dropped(chat: Chat): Promise<number> {
   const [res, err] = await http.get(`http://${chat.addr}/metrics`);
   assert.ok(res, err);
@@ -74,7 +65,7 @@ test("1,000 messages of 1,900 characters reach a fast reader in another process;
   assert.ok(sender, serr);
   await until(sender!, (e) => e.type === "presence" && e.online!.includes("stall") && e.online!.includes("sender"));
   let left: Event | undefined;
-  const watching = until(sender!, (e) => e.type === "leave").then((e) => (left = e));
+  const watching = until(sender!, (e) => e.type === "leave", 60_000, "a leave").then((e) => (left = e));
   // One burst: every message queued at once, so they reach the server together.
   const writes = [];
   for (let i = 0; i < N; i++) writes.push(sender!.write(TEXT, "text"));
@@ -98,6 +89,28 @@ test("1,000 messages of 1,900 characters reach a fast reader in another process;
   await chat!.stop();
   assert.match((await reader.waitfor(/CLOSED \d+/))[0], /CLOSED 1001/);
   await reader.exited();
+});
+
+test("50 talkers x 20 messages of 1,900 characters: everyone gets all 1,000, nobody is dropped", async () => {
+  const [chat, err] = await startchat("127.0.0.1:0");
+  assert.ok(chat, err);
+  const names = Array.from({ length: 50 }, (_, i) => `t${i}`);
+  const socks = await Promise.all(names.map((n) => join(chat!.addr, n)));
+  await until(socks[0]!, listing(...names), 10_000, "everyone in the list");
+  const got = await Promise.all(
+    socks.map(async (s) => {
+      const writes = [];
+      for (let i = 0; i < 20; i++) writes.push(s.write(TEXT, "text"));
+      await Promise.all(writes);
+      let n = 0;
+      await until(s, (e) => e.type === "message" && ++n === 1000, 60_000, "the 1,000th message");
+      return n;
+    }),
+  );
+  assert.equal(got, names.map(() => 1000));
+  assert.is(await dropped(chat!), 0);
+  for (const s of socks) await s.close();
+  await chat!.stop();
 });
 
 test.run();
