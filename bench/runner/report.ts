@@ -72,6 +72,8 @@ function detailText(s: SideSummary): string {
   const gen = pct(d.gen_cpu);
   const srv = pct(d.server_cpu);
   if (srv !== undefined) parts.push(`server CPU ${srv}`);
+  const redis = pct(d.redis_cpu);
+  if (redis !== undefined) parts.push(`Redis CPU ${redis}`);
   if (gen !== undefined) parts.push(`generator CPU ${gen}`);
   const other = pct(d.other_cpu);
   if (other !== undefined) parts.push(`other processes ${other}`);

@@ -84,6 +84,9 @@ export const MICRO_ALIASES: readonly string[] = ["micro", "channel", "fork"];
 /** silly-store-redis vs node-redis and ioredis (bench/redis.ts), report only. */
 export const REDIS_ID = "redis";
 
+/** The chat on 2 processes + Redis vs ws + node-redis and vs itself on 1 process (bench/chat.ts). */
+export const CHAT_ID = "chat";
+
 export function met(goal: Goal, ratio: number): boolean {
   return goal.op === ">=" ? ratio >= goal.value : ratio <= goal.value;
 }
