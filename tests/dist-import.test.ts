@@ -86,11 +86,11 @@ function code(f: string): string {
 // subpath is the one public place where the protocol-layer verbs appear.
 const INTERNAL = [
   "takeover", "flowing", "refusal", "queued", "stage", "stagebuf", "unstage", "isflushing", "writeinto",
-  "watch", "abort", "socket", "direct", "onsettle", "endfn", "endarg", "Consumer", "Watcher",
+  "watch", "abort", "linger", "socket", "direct", "onsettle", "endfn", "endarg", "Consumer", "Watcher",
   "acceptor", "acceptnow", "guardaccept", "markdirect", "checktimeout", "whenconnected", "localof",
   "causeof", "flushlater", "flushpending",
 ];
-const PROTOCOL_VERBS = new Set(["takeover", "flowing", "writeinto", "watch", "abort", "direct", "onsettle", "Consumer", "Watcher"]);
+const PROTOCOL_VERBS = new Set(["takeover", "flowing", "writeinto", "watch", "abort", "linger", "direct", "onsettle", "Consumer", "Watcher"]);
 
 test("the built .d.ts of every public entry point shows no internal name", () => {
   const es = entries();
