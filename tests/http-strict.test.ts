@@ -216,7 +216,7 @@ test("parselength, parsechunksize, parsetarget", async () => {
 });
 
 test("buildheader: lower-case names, OWS trimmed, repeats joined (set-cookie with a newline), latin1 values, plain keys", async () => {
-  const { parserequest, buildheader, HeadError } = await import("../packages/silly-net-http/src/h1/parse.js");
+  const { parserequest, requestheader: buildheader, HeadError } = await import("../packages/silly-net-http/src/h1/parse.js");
   const head = Buffer.from(
     "GET / HTTP/1.1\r\nHOST: h\r\nX-Multi:one\r\nx-multi: \t two \t\r\nSet-Cookie: a=1\r\nset-cookie: b=2\r\n" +
       "X-Empty:\r\nX-Spaces:   \r\nX-Odd-Name-Here: v\r\nconstructor: c\r\n__proto__: p\r\nX-Latin: caf\xe9\r\n" +

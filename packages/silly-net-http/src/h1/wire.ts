@@ -46,8 +46,15 @@ const STARTCHAR = new Uint8Array(256);
 for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz\r\n") STARTCHAR[c.charCodeAt(0)] = 1;
 
 // ---- the shared ticker ----
+//
+// It runs only while some read waits, as often as the shortest timeout among
+// the waiting reads asks for: each waiting Wire counts in `needs` under the
+// period it wants, so the ticker slows back down (or stops) as soon as the
+// reads with short timeouts are over.
 
-const wires = new Set<Wire>();
+const waiters = new Set<Wire>();
+/** How many waiting Wires want each tick period (ms). */
+const needs = new Map<number, number>();
 let ticker: NodeJS.Timeout | undefined = undefined;
 let period = Infinity;
 /** Date.now() as of the last tick: deadlines are set from it (at most one period stale). */
@@ -55,28 +62,46 @@ let clock = 0;
 
 function tick(): void {
   const now = (clock = Date.now());
-  for (const w of wires) w.check(now);
+  for (const w of waiters) w.check(now);
 }
 
-/** Make sure the ticker runs at least every `ms` / 10 (between 5 ms and 1 s). */
-function needtick(ms: number): void {
-  const p = Math.min(1000, Math.max(5, Math.floor(ms / 10)));
-  if (p >= period && ticker !== undefined) return;
+/** The period a timeout of `ms` wants: a tenth of it, between 5 ms and 1 s. */
+function periodfor(ms: number): number {
+  return Math.min(1000, Math.max(5, Math.floor(ms / 10)));
+}
+
+function want(p: number): void {
+  needs.set(p, (needs.get(p) ?? 0) + 1);
+  if (p < period) retune(p);
+}
+
+function unwant(p: number): void {
+  const n = needs.get(p)! - 1;
+  if (n > 0) {
+    needs.set(p, n);
+    return;
+  }
+  needs.delete(p);
+  if (p !== period) return;
+  let next = Infinity;
+  for (const q of needs.keys()) if (q < next) next = q;
+  retune(next);
+}
+
+function retune(p: number): void {
   if (ticker !== undefined) clearInterval(ticker);
+  ticker = undefined;
   period = p;
+  if (p === Infinity) return;
   clock = Date.now();
   ticker = setInterval(tick, p);
   ticker.unref(); // sockets keep the process alive, not this
 }
 
-function droptick(): void {
-  if (wires.size === 0 && ticker !== undefined) {
-    clearInterval(ticker);
-    ticker = undefined;
-    period = Infinity;
-  }
+/** @internal For tests: the ticker's period in ms (Infinity while it is stopped). */
+export function tickperiod(): number {
+  return period;
 }
-
 
 export class Wire implements Watcher {
   /** Why the last read was cut short (FAIL_NONE if it was not). */
@@ -92,13 +117,12 @@ export class Wire implements Watcher {
   private garbage = false;
   private owner: WireOwner | undefined = undefined;
   private attached = true;
+  private need = 0; // the tick period this Wire counts under while waiting
 
   // No listener or closure of its own on the socket: its owner detaches it
-  // when the conn ends or changes hands, and the ticker drops a Wire whose
-  // socket has closed under it.
+  // when the conn ends or changes hands; the ticker only knows waiting Wires.
   constructor(readonly conn: Conn) {
     watch(conn, this);
-    wires.add(this);
   }
 
   /** A read is waiting and none of its bytes has arrived (an idle keep-alive connection). */
@@ -110,10 +134,16 @@ export class Wire implements Watcher {
   detach(): void {
     if (!this.attached) return;
     this.attached = false;
-    this.waiting = false;
+    this.stop();
     watch(this.conn, undefined);
-    wires.delete(this);
-    droptick();
+  }
+
+  /** The read is no longer waiting: leave the ticker. */
+  private stop(): void {
+    if (!this.waiting) return;
+    this.waiting = false;
+    waiters.delete(this);
+    unwant(this.need);
   }
 
   /**
@@ -124,7 +154,7 @@ export class Wire implements Watcher {
   until(delim: Buffer, max: number, idlems: number, activems: number, lfcheck: boolean, owner: WireOwner | undefined): Promise<ReadResult> {
     this.begin(max, idlems, activems, lfcheck, owner);
     return this.conn.read(delim).then((r) => {
-      this.waiting = false;
+      this.stop();
       return r;
     });
   }
@@ -135,6 +165,7 @@ export class Wire implements Watcher {
    * the awaited bytes are a request head (bare-LF and first-byte checks).
    */
   begin(max: number, idlems: number, activems: number, lfcheck: boolean, owner: WireOwner | undefined): void {
+    this.stop();
     this.waiting = true;
     this.max = max;
     this.lfcheck = lfcheck;
@@ -146,15 +177,16 @@ export class Wire implements Watcher {
     const buffered = this.conn.unreadbytes();
     this.active = buffered > 0;
     // Tick often enough for both timeouts: the read may turn active later.
-    const shortest = idlems < activems ? idlems : activems;
-    if (shortest < period * 10) needtick(shortest);
+    this.need = periodfor(idlems < activems ? idlems : activems);
+    waiters.add(this);
+    want(this.need);
     this.deadline = clock + (this.active ? activems : idlems);
     if (buffered > max) this.schedulecheck();
   }
 
   /** Mark the pending read done (see begin()). */
   done(): void {
-    this.waiting = false;
+    this.stop();
   }
 
   /** @internal A chunk arrived (the Conn has already taken it in). */
@@ -198,8 +230,7 @@ export class Wire implements Watcher {
 
   /** @internal The ticker's visit (timers run after microtasks: a waiting read is pending). */
   check(now: number): void {
-    if (!this.conn.isalive()) return this.detach(); // the conn has ended: no read will wait any more
-    if (!this.waiting) return;
+    if (!this.conn.isalive()) return this.stop(); // the conn has ended: the read has failed
     const n = this.conn.unreadbytes();
     if (n > this.max) return this.abort(FAIL_TOOLARGE);
     if (!this.active && n > 0) {
@@ -212,7 +243,7 @@ export class Wire implements Watcher {
 
   private abort(f: Fail): void {
     this.fail = f;
-    this.waiting = false;
+    this.stop();
     this.owner?.wirefail(f);
     this.conn.close();
   }
