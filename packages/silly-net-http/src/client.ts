@@ -71,10 +71,10 @@ class Origin {
     const { conn } = link;
     if (idlems <= 0 || !conn.isalive() || conn.unreadbytes() > 0) return drop(link);
     ref(conn, false); // an idle connection does not keep the process alive
-    this.idle.push({ conn, wire: link.wire, until: Date.now() + idlems });
-    if (this.idle.length > MAXIDLE) drop(this.idle.shift()!);
-    origins.set(this.key, this);
-    sweepsoon();
+    // The sweep may have forgotten this origin while the request ran: keep it where requests look.
+    const idle = originof(this.key).idle;
+    idle.push({ conn, wire: link.wire, until: Date.now() + idlems });
+    if (idle.length > MAXIDLE) drop(idle.shift()!);
   }
 
   /** Nothing kept: forget the origin. */
@@ -90,6 +90,17 @@ function drop(l: Link): void {
 
 const origins = new Map<string, Origin>();
 let sweeper: NodeJS.Timeout | undefined = undefined;
+
+/** The origin kept under `key`, made when there is none (the sweep forgets it once it keeps nothing). */
+function originof(key: string): Origin {
+  let o = origins.get(key);
+  if (o === undefined) {
+    o = new Origin(key);
+    origins.set(key, o);
+    sweepsoon();
+  }
+  return o;
+}
 
 /** Close the idle connections whose time is up, once a second while there are any. */
 function sweep(): void {
@@ -191,15 +202,10 @@ function h2stream(p: Plan, session: H2Session): ClientStream {
 function newsession(p: Plan, conn: Conn, origin: Origin | undefined): H2Session {
   const authority = `${p.secure ? "https" : "http"}://${p.addr}`;
   const s: H2Session = new H2Session(conn, authority, p.conf, origin === undefined, IDLE_MS, () => {
-    if (origin !== undefined && origin.h2 === s) {
-      origin.h2 = undefined;
-      if (origin.empty()) origins.delete(origin.key);
-    }
+    const o = origin === undefined ? undefined : origins.get(origin.key);
+    if (o !== undefined && o.h2 === s) o.h2 = undefined;
   });
-  if (origin !== undefined) {
-    origin.h2 = s;
-    origins.set(origin.key, origin);
-  }
+  if (origin !== undefined) originof(origin.key).h2 = s;
   return s;
 }
 
@@ -208,8 +214,7 @@ async function open(p: Plan): Promise<RequestResult> {
   const wanth2 = !h1only && p.secure && (p.opts.alpnprotos ?? []).includes("h2");
   let origin: Origin | undefined;
   if (p.reuse) {
-    const key = originkey(p);
-    origin = origins.get(key) ?? new Origin(key);
+    origin = originof(originkey(p));
     if (!h1only && origin.h2 !== undefined && origin.h2.usable()) return [h2stream(p, origin.h2), undefined];
     if (p.method !== "CONNECT") {
       const link = origin.take();
@@ -225,7 +230,6 @@ async function open(p: Plan): Promise<RequestResult> {
     const o = origin;
     const pending = dialed.then(([conn]) => (conn !== undefined && conn.alpnproto === "h2" ? newsession(p, conn, o) : undefined));
     o.dialing = pending;
-    origins.set(o.key, o);
     void pending.then(() => {
       if (o.dialing === pending) o.dialing = undefined;
     });
