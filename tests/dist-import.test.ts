@@ -86,11 +86,11 @@ function code(f: string): string {
 // subpath is the one public place where the protocol-layer verbs appear.
 const INTERNAL = [
   "takeover", "flowing", "refusal", "queued", "stage", "stagebuf", "unstage", "isflushing", "writeinto",
-  "watch", "abort", "linger", "socket", "direct", "onsettle", "endfn", "endarg", "Consumer", "Watcher",
+  "watch", "abort", "socket", "direct", "onsettle", "endfn", "endarg", "Consumer", "Watcher",
   "acceptor", "acceptnow", "guardaccept", "markdirect", "checktimeout", "whenconnected", "localof",
   "causeof", "flushlater", "flushpending",
 ];
-const PROTOCOL_VERBS = new Set(["takeover", "flowing", "writeinto", "watch", "abort", "linger", "direct", "onsettle", "Consumer", "Watcher"]);
+const PROTOCOL_VERBS = new Set(["takeover", "flowing", "writeinto", "watch", "abort", "direct", "onsettle", "Consumer", "Watcher"]);
 
 test("the built .d.ts of every public entry point shows no internal name", () => {
   const es = entries();
@@ -129,6 +129,27 @@ test("the application-facing Conn, Listener and Task declare their public member
   assert.equal(members("silly/dist/net/conn.d.ts", "Conn"), ["#private", "alpnproto", "close", "isalive", "limit", "read", "remoteaddr", "unreadbytes", "unsentbytes", "write"]);
   assert.equal(members("silly/dist/net/listener.d.ts", "Listener"), ["#private", "addr", "close", "port"]);
   assert.equal(members("silly/dist/task.d.ts", "Task"), ["constructor", "id", "name"]);
+});
+
+test("silly-net-http's built .d.ts declare its public API and nothing else", () => {
+  const dist = join(root, "packages", "silly-net-http", "dist");
+  const files = reachable(join(dist, "index.d.ts")).map((f) => relative(dist, f)).sort();
+  assert.equal(files, ["client.d.ts", "index.d.ts", "server.d.ts", "types.d.ts"], "the entry reaches no internal module");
+  const PUBLIC = [
+    "listen", "get", "post", "request", "Server", "http", "ListenConf", "ListenResult", "CloseResult", "DEFAULT_LIMITS",
+    "DEFAULT_TIMEOUTS", "ServerStream", "ClientStream", "RequestOptions", "RequestResult", "ReadHeaderResult", "FetchResult",
+    "Response", "ResponseHead", "Header", "HeaderInput", "Body", "WriteResult", "ReadResult", "ReadAllResult", "Limits", "Timeouts",
+  ];
+  const problems: string[] = [];
+  for (const f of files) {
+    const text = code(join(dist, f));
+    if (/(^|\s)(private|protected)\s/m.test(text)) problems.push(`${f}: declares private or protected members`);
+    for (const m of text.matchAll(/^(?:export )?(?:declare )?(?:const|function|class|interface|type) (\w+)/gm)) {
+      if (!PUBLIC.includes(m[1]!)) problems.push(`${f}: declares ${m[1]}`);
+    }
+  }
+  assert.equal(problems, []);
+  assert.equal(members("silly-net-http/dist/server.d.ts", "Server"), ["#private", "addr", "close", "port"]);
 });
 
 test("public entry points export no internal helper at run time", () => {

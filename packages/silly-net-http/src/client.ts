@@ -17,9 +17,9 @@ import { H2Session, H2Client } from "./h2/client.js";
 
 const DEFAULT_TIMEOUT = 60_000;
 /** Idle HTTP/1.1 connections kept per origin; past this the oldest is closed. */
-export const MAXIDLE = 16;
+const MAXIDLE = 16;
 /** How long an idle connection (or an HTTP/2 session without streams) is kept; less when the server's Keep-Alive says so. */
-export const IDLE_MS = 4_000;
+const IDLE_MS = 4_000;
 
 /** A request as checked by request(): what the connection does not change. */
 interface Plan {

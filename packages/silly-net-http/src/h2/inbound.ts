@@ -38,13 +38,19 @@ export class Inbound {
       if (this.queue.length >= HIGH) st.pause();
       this.wake();
     });
+    // A reset can also end the readable side: 'aborted' tells it apart from the peer's END_STREAM.
+    const reset = (): void => {
+      this.err ??= "http: the stream was reset before its body ended";
+      this.wake();
+    };
+    st.on("aborted", reset);
     st.on("end", () => {
+      if (st.aborted) return reset();
       this.ended = true;
       this.wake();
     });
     st.on("close", () => {
-      if (!this.ended) this.err ??= "http: the stream was reset before its body ended";
-      this.wake();
+      if (!this.ended) reset();
     });
   }
 
@@ -60,7 +66,6 @@ export class Inbound {
   async next(limit: number, timeout: number): Promise<InboundResult> {
     this.start();
     for (;;) {
-      if (this.err !== undefined) return [undefined, this.err, 0];
       const chunk = this.queue.shift();
       if (chunk !== undefined) {
         if (this.queue.length < LOW && this.st.isPaused()) this.st.resume();
@@ -68,6 +73,7 @@ export class Inbound {
         if (this.total > limit) return this.fail(413, "http: body exceeds the size limit");
         return [chunk, undefined];
       }
+      if (this.err !== undefined) return [undefined, this.err, 0];
       if (this.ended) return [undefined, EOF, 0];
       if (this.waiter !== undefined) return [undefined, "http: another body read is pending", 0];
       let timer: NodeJS.Timeout | undefined;
