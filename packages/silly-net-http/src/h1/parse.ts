@@ -185,10 +185,11 @@ export function parserequest(buf: Buffer, limits: HeadLimits): RequestHead | Hea
   let keepalive = minor === 1;
   if (conn & CONN_CLOSE) keepalive = false;
   else if (conn & CONN_KEEPALIVE) keepalive = true;
+  // Expect is HTTP/1.1's: an HTTP/1.0 client expects nothing (RFC 9110 10.1.1).
   let expect100 = false;
-  if (expect !== undefined) {
+  if (expect !== undefined && minor === 1) {
     if (expect.toLowerCase() !== "100-continue") return new HeadError(417, `unsupported expectation ${JSON.stringify(expect)}`);
-    expect100 = minor === 1;
+    expect100 = true;
   }
   // An upgrade is asked for with both fields, and never in HTTP/1.0 (RFC 9110 7.8).
   upgrade = upgrade && (conn & CONN_UPGRADE) !== 0 && minor === 1;
