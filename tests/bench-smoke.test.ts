@@ -37,4 +37,32 @@ test("bench: ours-ws.ts serves, loadgen.ts echoes and verifies for a second", as
   }
 });
 
+test("bench: the client row's three clients each make 200 checked GETs to ours-http.ts", async () => {
+  const server = spawn(process.execPath, ["--conditions=source", "--import", "tsx", "bench/servers/ours-http.ts"], {
+    cwd: root,
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  try {
+    let out = "";
+    while (!/PORT=(\d+)/.test(out)) {
+      const [chunk] = (await once(server.stdout!, "data")) as [Buffer];
+      out += chunk.toString();
+    }
+    const port = /PORT=(\d+)/.exec(out)![1]!;
+    for (const impl of ["ours", "node", "fetch"]) {
+      const r = spawnSync(
+        process.execPath,
+        ["--conditions=source", "--import", "tsx", "bench/http-client.ts", "--impl", impl, "--port", port, "-n", "200", "-w", "0"],
+        { cwd: root, encoding: "utf8", timeout: 60_000 },
+      );
+      assert.is(r.status, 0, `${impl}: ${r.stdout}${r.stderr}`);
+      const res = JSON.parse(r.stdout.trim().split("\n").pop()!) as { ok: boolean; n: number; req_per_s: number };
+      assert.ok(res.ok && res.n === 200 && res.req_per_s > 0, `${impl}: ${r.stdout}`);
+    }
+  } finally {
+    server.kill("SIGTERM");
+    await once(server, "exit");
+  }
+});
+
 test.run();

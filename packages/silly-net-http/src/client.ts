@@ -250,6 +250,22 @@ async function open(p: Plan): Promise<RequestResult> {
   return [h1stream(p, newlink(conn), false, route), undefined];
 }
 
+/** URLs parsed lately (a client tends to ask the same ones again); read only. */
+const urls = new Map<string, URL>();
+
+function parseurl(url: string): URL | undefined {
+  let u = urls.get(url);
+  if (u !== undefined) return u;
+  try {
+    u = new URL(url);
+  } catch {
+    return undefined;
+  }
+  if (urls.size >= 256) urls.clear();
+  urls.set(url, u);
+  return u;
+}
+
 /** Was the field `name` (lower case) given? */
 function given(headers: HeaderInput | undefined, name: string): boolean {
   if (headers === undefined || headers === null) return false;
@@ -283,12 +299,8 @@ export function request(method: string, url: string, headers?: HeaderInput, opts
   const scan = newscan();
   scanheaders(headers, H1, scan, "http.request");
   if (scan.chunked && scan.length >= 0) throw new TypeError("http.request: both content-length and transfer-encoding given");
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    return Promise.resolve([undefined, `http.request: invalid URL ${JSON.stringify(url)}`]);
-  }
+  const u = parseurl(url);
+  if (u === undefined) return Promise.resolve([undefined, `http.request: invalid URL ${JSON.stringify(url)}`]);
   const proto = u.protocol;
   const secure = proto === "https:" || proto === "wss:";
   if (!secure && proto !== "http:" && proto !== "ws:") {

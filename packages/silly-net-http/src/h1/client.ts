@@ -5,6 +5,7 @@
 // fresh one when that is safe (an idempotent method, nothing received).
 import { EOF } from "silly/errno";
 import type { Conn } from "silly/net/tcp";
+import { flush } from "silly/net/protocol";
 import type { Body, ClientStream, Header, HeaderInput, ReadAllResult, ReadHeaderResult, ReadResult, ResponseHead, WriteResult } from "../types.js";
 import { hastoken } from "../fields.js";
 import { bodylength, checkbody, checktrailer } from "../outgoing.js";
@@ -179,8 +180,9 @@ export class H1Client implements ClientStream {
       if (this.framing === CHUNKED) out = len === 0 ? [head + lastchunk(t)] : [head + chunksize(len), body!, `\r\n${lastchunk(t)}`];
       else out = len === 0 ? [head] : [head, body!];
       this.replay = out;
-      if (out.length === 1) return this.conn.write(head);
-      return this.conn.write(out.length === 2 && typeof body === "string" ? head + body : out);
+      const sent = this.conn.write(out.length === 1 ? head : out.length === 2 && typeof body === "string" ? head + body : out);
+      flush(this.conn); // the request is whole and the answer is awaited: on its way now
+      return sent;
     }
     if (this.state !== SENDING) {
       if (len === 0) return Promise.resolve(OK);

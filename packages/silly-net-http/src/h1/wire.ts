@@ -61,6 +61,9 @@ let period = Infinity;
 let clock = 0;
 
 function tick(): void {
+  // Nothing has waited since the last tick: stop (lazily, so that a client's
+  // sequential requests do not start and stop a timer each).
+  if (waiters.size === 0) return retune(Infinity);
   const now = (clock = Date.now());
   for (const w of waiters) w.check(now);
 }
@@ -71,8 +74,9 @@ function periodfor(ms: number): number {
 }
 
 function want(p: number): void {
+  const first = needs.size === 0; // the ticker may still run at a period nobody wants now
   needs.set(p, (needs.get(p) ?? 0) + 1);
-  if (p < period) retune(p);
+  if (p < period || ticker === undefined || (first && p !== period)) retune(p);
 }
 
 function unwant(p: number): void {
@@ -82,7 +86,7 @@ function unwant(p: number): void {
     return;
   }
   needs.delete(p);
-  if (p !== period) return;
+  if (p !== period || needs.size === 0) return; // with nothing left, the next tick stops the ticker
   let next = Infinity;
   for (const q of needs.keys()) if (q < next) next = q;
   retune(next);
