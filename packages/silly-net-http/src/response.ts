@@ -119,8 +119,9 @@ export abstract class Exchange implements Handled {
 
   /**
    * Set the status and header fields of the response. The head is sent with
-   * the first write() or close(). A 1xx status is sent at once. Throws for
-   * a bad status or header field (programmer errors).
+   * the first write() or close(). A 1xx status is sent at once, and so is a
+   * 2xx to CONNECT (the tunnel opens). Throws for a bad status or header
+   * field (programmer errors).
    */
   respond(status: number, headers?: HeaderInput, close?: boolean): Promise<WriteResult> {
     if (!Number.isInteger(status) || status < 100 || status > 999) {
@@ -138,6 +139,8 @@ export abstract class Exchange implements Handled {
     this.hclose = close === true || (scan.connection !== undefined && hastoken(scan.connection, "close"));
     this.keep(scan);
     this.state = DEFERRED;
+    // A 2xx to CONNECT opens the tunnel now: its head goes out, and read() gets the tunnel's bytes.
+    if (this.method === "CONNECT" && status < 300) return this.write("");
     return OK_P;
   }
 

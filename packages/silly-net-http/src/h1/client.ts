@@ -106,7 +106,7 @@ export class H1Client implements ClientStream {
     this.conf = conf;
   }
 
-  /** The connection; after a 101 (or a 2xx to CONNECT) it is the caller's. */
+  /** The connection; after a 101 it is the caller's. */
   get conn(): Conn {
     return this.link.conn;
   }
@@ -256,8 +256,7 @@ export class H1Client implements ClientStream {
         this.upgraded = true;
         wire.detach();
       } else if (this.method === "CONNECT" && res.status < 300) {
-        // A tunnel (RFC 9110 9.3.6): the connection is the caller's, its bytes the body both ways.
-        this.upgraded = true;
+        // A tunnel (RFC 9110 9.3.6): its bytes are the body both ways, until close().
         this.state = TUNNEL;
         framing = UNTILCLOSE;
         limit = Infinity;
@@ -292,7 +291,7 @@ export class H1Client implements ClientStream {
 
   /** The response is complete: the connection goes home if both sides allow it. */
   private settle(): void {
-    if (this.released || this.upgraded || this.closed) return;
+    if (this.released || this.upgraded || this.closed || this.state === TUNNEL) return;
     if (this.home === undefined || !this.keepconn || this.state !== SENT) return;
     this.released = true;
     this.home.keep(this.link, keepalivems(this.header?.["keep-alive"], this.idlems));
@@ -333,7 +332,7 @@ export class H1Client implements ClientStream {
     return collect(() => this.read());
   }
 
-  /** Done with the stream: the connection is kept for reuse if the exchange completed, else closed (not after a 101 or a tunnel). */
+  /** Done with the stream: the connection is kept for reuse if the exchange completed, else closed (not after a 101). */
   close(): void {
     if (this.closed) return;
     this.closed = true;
