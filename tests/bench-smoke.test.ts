@@ -8,18 +8,20 @@ import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 
+/** Start one of bench/servers and wait for its PORT= line. */
+async function start(script: string): Promise<{ port: string; server: ReturnType<typeof spawn> }> {
+  const server = spawn(process.execPath, ["--conditions=source", "--import", "tsx", script], { cwd: root, stdio: ["ignore", "pipe", "inherit"] });
+  let out = "";
+  while (!/PORT=(\d+)/.test(out)) {
+    const [chunk] = (await once(server.stdout!, "data")) as [Buffer];
+    out += chunk.toString();
+  }
+  return { port: /PORT=(\d+)/.exec(out)![1]!, server };
+}
+
 test("bench: ours-ws.ts serves, loadgen.ts echoes and verifies for a second", async () => {
-  const server = spawn(process.execPath, ["--conditions=source", "--import", "tsx", "bench/servers/ours-ws.ts"], {
-    cwd: root,
-    stdio: ["ignore", "pipe", "inherit"],
-  });
+  const { port, server } = await start("bench/servers/ours-ws.ts");
   try {
-    let out = "";
-    while (!/PORT=(\d+)/.test(out)) {
-      const [chunk] = (await once(server.stdout!, "data")) as [Buffer];
-      out += chunk.toString();
-    }
-    const port = /PORT=(\d+)/.exec(out)![1]!;
     const r = spawnSync(
       process.execPath,
       ["--import", "tsx", "bench/loadgen.ts", "--mode", "echo", "--port", port, "-c", "4", "-p", "4", "-s", "32", "-d", "1", "-w", "0"],
@@ -38,17 +40,8 @@ test("bench: ours-ws.ts serves, loadgen.ts echoes and verifies for a second", as
 });
 
 test("bench: the client row's three clients each make 200 checked GETs to ours-http.ts", async () => {
-  const server = spawn(process.execPath, ["--conditions=source", "--import", "tsx", "bench/servers/ours-http.ts"], {
-    cwd: root,
-    stdio: ["ignore", "pipe", "inherit"],
-  });
+  const { port, server } = await start("bench/servers/ours-http.ts");
   try {
-    let out = "";
-    while (!/PORT=(\d+)/.test(out)) {
-      const [chunk] = (await once(server.stdout!, "data")) as [Buffer];
-      out += chunk.toString();
-    }
-    const port = /PORT=(\d+)/.exec(out)![1]!;
     for (const impl of ["ours", "node", "fetch"]) {
       const r = spawnSync(
         process.execPath,

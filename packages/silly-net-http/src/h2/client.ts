@@ -16,6 +16,7 @@ import { OK, collect } from "../results.js";
 import type { ClientConf } from "../h1/client.js";
 import { duplexof } from "./duplex.js";
 import { Inbound } from "./inbound.js";
+import { RESET, send } from "./outbound.js";
 import { toheader, trailerfields } from "./fields.js";
 
 const { NGHTTP2_CANCEL } = http2.constants;
@@ -188,19 +189,7 @@ export class H2Client implements ClientStream {
       this.left -= len;
     }
     if (len === 0) return Promise.resolve(OK);
-    if (st.destroyed) return Promise.resolve([false, "stream.write: the HTTP/2 stream was reset"]);
-    if (st.write(data)) return Promise.resolve(OK);
-    return new Promise<WriteResult>((resolve) => {
-      const ondrain = (): void => done(OK);
-      const onclose = (): void => done([false, "stream.write: the HTTP/2 stream was reset"]);
-      const done = (r: WriteResult): void => {
-        st.off("drain", ondrain);
-        st.off("close", onclose);
-        resolve(r);
-      };
-      st.once("drain", ondrain);
-      st.once("close", onclose);
-    });
+    return send(st, data);
   }
 
   /** Finish the request with `body` as its last piece and `trailer` fields after it. */
@@ -227,7 +216,7 @@ export class H2Client implements ClientStream {
     }
     this.sent = true;
     this.endtrailer = trailerfields(t);
-    if (st.destroyed) return Promise.resolve([false, "stream.closewrite: the HTTP/2 stream was reset"]);
+    if (st.destroyed) return Promise.resolve(RESET);
     if (!st.writableEnded) {
       if (len > 0) st.end(body);
       else st.end();

@@ -19,7 +19,7 @@ import type { Body, Header, HeaderInput, ReadAllResult, ReadResult, WriteResult 
 import type { Live, ServerConf } from "../serve.js";
 import { describe, runhandler } from "../serve.js";
 import { DEFERRED, Exchange, FAILED, SENDING } from "../response.js";
-import { OK, OK_P } from "../results.js";
+import { OK_P } from "../results.js";
 import { H2, bodyallowed, httpdate, newscan, scanheaders } from "../outgoing.js";
 import type { Scan } from "../outgoing.js";
 import { parsetarget } from "../url.js";
@@ -27,8 +27,8 @@ import type { Target } from "../url.js";
 import { duplexof } from "./duplex.js";
 import { toheader, trailerfields } from "./fields.js";
 import { Inbound } from "./inbound.js";
+import { RESET, send } from "./outbound.js";
 
-const RESET: WriteResult = Object.freeze([false, "stream: the HTTP/2 stream was reset"]) as unknown as WriteResult;
 const { NGHTTP2_CANCEL, NGHTTP2_INTERNAL_ERROR } = http2.constants;
 /** RFC 9113 6.5.2: each field counts its name, its value and 32 bytes. */
 const FIELD_OVERHEAD = 32;
@@ -187,18 +187,7 @@ export class H2Stream extends Exchange {
       else st.end();
       return OK_P;
     }
-    if (data === undefined || st.write(data)) return OK_P;
-    return new Promise<WriteResult>((resolve) => {
-      const ondrain = (): void => done(OK);
-      const onclose = (): void => done(RESET);
-      const done = (r: WriteResult): void => {
-        st.off("drain", ondrain);
-        st.off("close", onclose);
-        resolve(r);
-      };
-      st.once("drain", ondrain);
-      st.once("close", onclose);
-    });
+    return data === undefined ? OK_P : send(st, data);
   }
 
   protected cut(): void {
