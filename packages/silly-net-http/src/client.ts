@@ -11,6 +11,7 @@ import type { Body, ClientStream, FetchResult, HeaderInput, RequestOptions, Requ
 import { H1, H2, checkbody, newscan, scanheaders } from "./outgoing.js";
 import type { Scan } from "./outgoing.js";
 import { ACCEPT } from "./decode.js";
+import { hastoken } from "./fields.js";
 import { H1Client, newlink } from "./h1/client.js";
 import type { ClientConf, Home, Link } from "./h1/client.js";
 import { H2Session, H2Client } from "./h2/client.js";
@@ -182,7 +183,7 @@ function connecterror(host: string, addr: string, err: string): string {
 
 function h1stream(p: Plan, link: Link, reused: boolean, route: Route | undefined): ClientStream {
   const { method, url, scan } = p;
-  const keep = route !== undefined && (scan.connection === undefined || !/\bclose\b/i.test(scan.connection));
+  const keep = route !== undefined && !hastoken(scan.connection, "close");
   const connection = scan.connection ?? (route === undefined ? "close" : undefined);
   const target = method === "CONNECT" ? `${url.hostname}:${url.port === "" ? (p.secure ? 443 : 80) : url.port}` : `${url.pathname === "" ? "/" : url.pathname}${url.search}`;
   let head = `${method} ${target} HTTP/1.1\r\nHost: ${scan.host ?? url.host}\r\n${scan.lines}`;
@@ -236,7 +237,7 @@ async function open(p: Plan): Promise<RequestResult> {
     const [conn, err] = await dialed;
     if (conn === undefined) return [undefined, err];
     const s = await pending;
-    if (s !== undefined) return p.opts.protocol !== undefined || s.usable() ? [h2stream(p, s), undefined] : [undefined, "http: the HTTP/2 session closed at once"];
+    if (s !== undefined) return [h2stream(p, s), undefined];
     return [h1stream(p, newlink(conn), false, p.method === "CONNECT" ? undefined : new Route(o, p)), undefined];
   }
   const [conn, err] = await dialed;
