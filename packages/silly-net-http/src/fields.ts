@@ -32,9 +32,9 @@ export const TOO_MANY = "too many header fields";
  */
 let spans = new Int32Array(4 * 64);
 
-/** Field i of the last scan: 0 name start, 1 name end, 2 value start, 3 value end. */
-export function span(i: number, k: 0 | 1 | 2 | 3): number {
-  return spans[4 * i + k]!;
+/** The positions the last scan found: for field i, name start, name end, value start, value end at [4i..4i+3]. */
+export function fieldspans(): Int32Array {
+  return spans;
 }
 
 /**

@@ -5,7 +5,7 @@
 //
 // Heads are walked as bytes; only the values acted on become strings.
 import type { Header } from "../types.js";
-import { TCHAR, TOO_MANY, isname, newheader, parsefields, scanfields, span } from "../fields.js";
+import { TCHAR, TOO_MANY, fieldspans, isname, newheader, parsefields, scanfields } from "../fields.js";
 
 const CR = 13;
 const LF = 10;
@@ -128,11 +128,12 @@ export function parserequest(buf: Buffer, limits: HeadLimits): RequestHead | Hea
   let conn = 0;
   let upgrade = false;
   let expect: string | undefined;
-  for (let i = 0; i < n; i++) {
-    const ns = span(i, 0);
-    const vs = span(i, 2);
-    const ve = span(i, 3);
-    switch (span(i, 1) - ns) {
+  const spans = fieldspans();
+  for (let at = 0; at < 4 * n; at += 4) {
+    const ns = spans[at]!;
+    const vs = spans[at + 2]!;
+    const ve = spans[at + 3]!;
+    switch (spans[at + 1]! - ns) {
       case 4:
         if (isname(buf, ns, "host")) {
           hosts++;

@@ -53,8 +53,9 @@ for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijkl
 // reads with short timeouts are over.
 
 const waiters = new Set<Wire>();
-/** How many waiting Wires want each tick period (ms). */
-const needs = new Map<number, number>();
+/** How many waiting Wires want each tick period (ms, 5..1000), and in all. */
+const needs = new Int32Array(1001);
+let needing = 0;
 let ticker: NodeJS.Timeout | undefined = undefined;
 let period = Infinity;
 /** Date.now() as of the last tick: deadlines are set from it (at most one period stale). */
@@ -74,21 +75,17 @@ function periodfor(ms: number): number {
 }
 
 function want(p: number): void {
-  const first = needs.size === 0; // the ticker may still run at a period nobody wants now
-  needs.set(p, (needs.get(p) ?? 0) + 1);
+  const first = needing++ === 0; // the ticker may still run at a period nobody wants now
+  needs[p]!++;
   if (p < period || ticker === undefined || (first && p !== period)) retune(p);
 }
 
 function unwant(p: number): void {
-  const n = needs.get(p)! - 1;
-  if (n > 0) {
-    needs.set(p, n);
-    return;
-  }
-  needs.delete(p);
-  if (p !== period || needs.size === 0) return; // with nothing left, the next tick stops the ticker
-  let next = Infinity;
-  for (const q of needs.keys()) if (q < next) next = q;
+  needing--;
+  // With nothing left waiting, the next tick stops the ticker.
+  if (--needs[p]! > 0 || p !== period || needing === 0) return;
+  let next = p + 1;
+  while (needs[next] === 0) next++;
   retune(next);
 }
 
