@@ -227,22 +227,19 @@ async function open(p: Plan): Promise<RequestResult> {
     }
   }
   const dialed = dial(p, wanth2);
+  // Requests to the origin arriving meanwhile wait for this connect: it may bring a session for all.
+  let session: Promise<H2Session | undefined> | undefined;
   if (origin !== undefined && wanth2) {
     const o = origin;
-    const pending = dialed.then(([conn]) => (conn !== undefined && conn.alpnproto === "h2" ? newsession(p, conn, o) : undefined));
+    const pending = (session = dialed.then(([conn]) => (conn !== undefined && conn.alpnproto === "h2" ? newsession(p, conn, o) : undefined)));
     o.dialing = pending;
     void pending.then(() => {
       if (o.dialing === pending) o.dialing = undefined;
     });
-    const [conn, err] = await dialed;
-    if (conn === undefined) return [undefined, err];
-    const s = await pending;
-    if (s !== undefined) return [h2stream(p, s), undefined];
-    return [h1stream(p, newlink(conn), false, p.method === "CONNECT" ? undefined : new Route(o, p)), undefined];
   }
   const [conn, err] = await dialed;
   if (conn === undefined) return [undefined, err];
-  if (conn.alpnproto === "h2") return [h2stream(p, newsession(p, conn, undefined)), undefined];
+  if (conn.alpnproto === "h2") return [h2stream(p, (await session) ?? newsession(p, conn, undefined)), undefined];
   if (p.opts.protocol !== undefined) {
     conn.close();
     return [undefined, "http.request: extended CONNECT (protocol) needs HTTP/2; offer \"h2\" in alpnprotos"];

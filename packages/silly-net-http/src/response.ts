@@ -26,7 +26,7 @@ export const FAILED = 5; // response abandoned: an error status went out, or it 
 const TEXT = Object.freeze({ "content-type": "text/plain; charset=utf-8" });
 
 /** respond()'s header fields, validated (one object: fields are read before the next respond). */
-export const SCAN: Scan = newscan();
+const SCAN: Scan = newscan();
 
 export abstract class Exchange implements Handled {
   /** The request method, e.g. "GET". */

@@ -9,7 +9,7 @@ import { flush } from "silly/net/protocol";
 import type { Body, ClientStream, Header, HeaderInput, ReadAllResult, ReadHeaderResult, ReadResult, ResponseHead, WriteResult } from "../types.js";
 import { hastoken } from "../fields.js";
 import { bodylength, checkbody, checktrailer } from "../outgoing.js";
-import { ACCEPT, Decoder, decodable } from "../decode.js";
+import { Decoder, decodable } from "../decode.js";
 import { OK, collect } from "../results.js";
 import { CHUNKED, FIXED, NOBODY, UNTILCLOSE, parseresponse, responseframing } from "./parse.js";
 import type { Framing } from "./parse.js";
