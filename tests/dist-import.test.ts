@@ -132,6 +132,27 @@ test("the application-facing Conn, Listener and Task declare their public member
   assert.equal(members("silly/dist/task.d.ts", "Task"), ["constructor", "id", "name"]);
 });
 
+test("silly-net-http's built .d.ts declare its public API and nothing else", () => {
+  const dist = join(root, "packages", "silly-net-http", "dist");
+  const files = reachable(join(dist, "index.d.ts")).map((f) => relative(dist, f)).sort();
+  assert.equal(files, ["client.d.ts", "index.d.ts", "server.d.ts", "types.d.ts"], "the entry reaches no internal module");
+  const PUBLIC = [
+    "listen", "get", "post", "request", "Server", "http", "ListenConf", "ListenResult", "CloseResult", "DEFAULT_LIMITS",
+    "DEFAULT_TIMEOUTS", "ServerStream", "ClientStream", "RequestOptions", "RequestResult", "ReadHeaderResult", "FetchResult",
+    "Response", "ResponseHead", "Header", "HeaderInput", "Body", "WriteResult", "ReadResult", "ReadAllResult", "Limits", "Timeouts",
+  ];
+  const problems: string[] = [];
+  for (const f of files) {
+    const text = code(join(dist, f));
+    if (/(^|\s)(private|protected)\s/m.test(text)) problems.push(`${f}: declares private or protected members`);
+    for (const m of text.matchAll(/^(?:export )?(?:declare )?(?:const|function|class|interface|type) (\w+)/gm)) {
+      if (!PUBLIC.includes(m[1]!)) problems.push(`${f}: declares ${m[1]}`);
+    }
+  }
+  assert.equal(problems, []);
+  assert.equal(members("silly-net-http/dist/server.d.ts", "Server"), ["#private", "addr", "close", "port"]);
+});
+
 test("public entry points export no internal helper at run time", () => {
   const subpaths = entries().map(([name]) => name);
   const program = `const out = {}; for (const s of ${JSON.stringify(subpaths)}) { const m = await import(s); out[s] = [...Object.keys(m), ...Object.keys(m.default ?? {})]; }

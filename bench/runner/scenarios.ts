@@ -23,13 +23,19 @@ export interface Hello {
   conns: number;
 }
 
+/** Sequential GETs over keep-alive: our client against the faster of node:http (keep-alive Agent) and fetch. */
+export interface Client {
+  kind: "client";
+  requests: number;
+}
+
 export interface Scenario {
   id: string;
   label: string;
   /** What the ours/peer figures measure. */
   unit: string;
   goal: Goal;
-  load: WsEcho | Idle | Hello;
+  load: WsEcho | Idle | Hello | Client;
 }
 
 export const SCENARIOS: readonly Scenario[] = [
@@ -74,6 +80,13 @@ export const SCENARIOS: readonly Scenario[] = [
     unit: "req/s",
     goal: { op: ">=", value: 1.2 },
     load: { kind: "http", conns: 50 },
+  },
+  {
+    id: "client",
+    label: "HTTP client, 20,000 sequential GETs, keep-alive (peer: faster of node:http Agent, fetch)",
+    unit: "req/s",
+    goal: { op: ">=", value: 1.5 },
+    load: { kind: "client", requests: 20_000 },
   },
 ];
 

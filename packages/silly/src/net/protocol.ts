@@ -115,6 +115,29 @@ export function abort(conn: Conn): void {
 }
 
 /**
+ * Close the conn the way a server that refuses a peer mid-message should
+ * (nginx's lingering close): the bytes written so far are sent, then the
+ * write side is shut (FIN), and what the peer still sends is read and
+ * dropped until it ends too, `ms` pass or more than `bytes` arrive; then
+ * the socket is released. Closing at once while the peer is still sending
+ * makes the kernel answer with a reset, and the peer may lose the answer.
+ * Reads end with errno.CLOSED and writes are refused from the call on, as
+ * after close(). Throws for a negative `ms` or `bytes`.
+ */
+export function linger(conn: Conn, ms: number, bytes: number): void {
+  conn.linger(ms, bytes);
+}
+
+/**
+ * Whether the conn keeps the process alive (it does by default). A client
+ * that keeps idle connections for reuse turns this off while they wait, so
+ * a program that is done can exit.
+ */
+export function ref(conn: Conn, on: boolean): void {
+  conn.ref(on);
+}
+
+/**
  * Mark an accept function for tcp.listen or tls.listen as direct: it is
  * called on the turn the connection arrives (for TLS, once its handshake is
  * done), outside any task, instead of in a task of its own. For a protocol
@@ -140,5 +163,5 @@ export function onsettle<A>(fn: (arg: A, threw: boolean, err: unknown) => void, 
   return settle(fn, arg);
 }
 
-const protocol = { takeover, flowing, writeinto, watch, flush, abort, direct, onsettle, WRITEINTO_MAX };
+const protocol = { takeover, flowing, writeinto, watch, flush, abort, linger, ref, direct, onsettle, WRITEINTO_MAX };
 export default protocol;
