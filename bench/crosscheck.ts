@@ -100,7 +100,7 @@ async function main(): Promise<number> {
   let clean = true;
   for (const s of SCENARIOS) {
     const l = s.load;
-    if (!only.includes(s.id) || l.kind === "http") continue;
+    if (!only.includes(s.id) || l.kind === "http" || l.kind === "client") continue;
     const runs: Record<"ts" | "c", Run[]> = { ts: [], c: [] };
     for (let r = 0; r < rounds * 2; r++) {
       const useC = r % 2 === 1;

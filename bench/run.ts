@@ -2,7 +2,7 @@
 // medians and ratios in a markdown table; JSON copy in bench/results/latest.json.
 //
 //   node --import tsx bench/run.ts [--rounds 3] [--secs 5] [--warmup 1] [--quick]
-//        [--only ws32,ws32x16,ws16k,ws1m,idle,http,micro] [--no-wrk] [--max-minutes 40]
+//        [--only ws32,ws32x16,ws16k,ws1m,idle,http,micro,redis,chat] [--no-wrk] [--max-minutes 40]
 //        [--quiet-wait 20]   (seconds to wait, per measurement, for other processes to go
 //                             below 0.25 busy cores; 0 to never wait; default 0 with --quick)
 //
@@ -13,8 +13,11 @@ import { Args } from "./lib/args.js";
 import { describeMachine } from "./runner/machine.js";
 import { measure, type Context, type Sample } from "./runner/measure.js";
 import { runMicro, type MicroPair } from "./runner/micro.js";
+import { runRedis } from "./runner/redis.js";
 import { makeRow, renderMarkdown, summarize, type Row } from "./runner/report.js";
-import { MICRO_ALIASES, SCENARIOS } from "./runner/scenarios.js";
+import { CHAT_ID, MICRO_ALIASES, REDIS_ID, SCENARIOS } from "./runner/scenarios.js";
+import type { Goal } from "./runner/scenarios.js";
+import { runChat } from "./runner/chat.js";
 import { busyCores, waitQuiet } from "./runner/quiet.js";
 import { stopAll } from "./runner/spawn.js";
 
@@ -55,7 +58,7 @@ function options(): Options {
   if (!(o.secs > 0 && o.secs <= 120 && o.warmup >= 0 && o.warmup <= 60)) throw new Error("--secs must be (0,120], --warmup [0,60]");
   if (!(o.maxMinutes > 0 && o.maxMinutes <= 240)) throw new Error("--max-minutes must be (0,240]");
   if (!(o.quietWait >= 0 && o.quietWait <= 600)) throw new Error("--quiet-wait must be 0..600 seconds");
-  const known = [...SCENARIOS.map((s) => s.id), ...MICRO_ALIASES];
+  const known = [...SCENARIOS.map((s) => s.id), ...MICRO_ALIASES, REDIS_ID, CHAT_ID];
   for (const id of o.only) if (!known.includes(id)) throw new Error(`--only: unknown scenario ${id}; known: ${known.join(", ")}`);
   return o;
 }
@@ -103,30 +106,58 @@ async function main(): Promise<number> {
     rows.push(makeRow(s.id, s.label, s.unit, s.goal, summarize(samples.ours), summarize(samples.peer)));
   }
 
-  if (MICRO_ALIASES.some(wanted)) {
-    const byName = new Map<string, { ours: Sample[]; peer: Sample[] }>();
+  // Suites that measure both sides in one run of their own (micro, redis).
+  const pairrounds = async (tag: string, run: () => Promise<PairRow[] | string>): Promise<void> => {
+    const byId = new Map<string, { row: PairRow; ours: Sample[]; peer: Sample[] }>();
     for (let r = 1; r <= o.rounds && !expired; r++) {
       if (Date.now() > deadline) {
         expired = true;
         break;
       }
       await settle();
-      const res = await runMicro(ctx);
+      const res = await run();
       if (typeof res === "string") {
-        log(`micro round ${r}: FAILED: ${res}`);
+        log(`${tag} round ${r}: FAILED: ${res}`);
         notes.push(res);
         clean = false;
         continue;
       }
       for (const p of res) {
-        const e = byName.get(p.name) ?? { ours: [], peer: [] };
-        e.ours.push(microSample(p, "ours"));
-        e.peer.push(microSample(p, "peer"));
-        byName.set(p.name, e);
+        const e = byId.get(p.id) ?? { row: p, ours: [], peer: [] };
+        e.ours.push(p.ours);
+        e.peer.push(p.peer);
+        byId.set(p.id, e);
       }
-      log(`micro round ${r}: ${res.map((p) => `${p.name} ${(p.ours / p.peer).toFixed(2)}`).join(", ")}`);
+      log(`${tag} round ${r}: ${res.map((p) => `${p.label} ${(p.ours.value / p.peer.value).toFixed(2)}`).join(", ")}`);
     }
-    for (const [name, e] of byName) rows.push(makeRow(`micro:${name}`, name, "ops/s", undefined, summarize(e.ours), summarize(e.peer)));
+    for (const { row, ours, peer } of byId.values()) rows.push(makeRow(row.id, row.label, row.unit, row.goal, summarize(ours), summarize(peer)));
+  };
+
+  if (MICRO_ALIASES.some(wanted)) {
+    await pairrounds("micro", async () => {
+      const res = await runMicro(ctx);
+      if (typeof res === "string") return res;
+      return res.map((p) => ({ id: `micro:${p.name}`, label: p.name, unit: "ops/s", ours: microSample(p, "ours"), peer: microSample(p, "peer") }));
+    });
+  }
+
+  if (wanted(REDIS_ID)) {
+    await pairrounds("redis", async () => {
+      const res = await runRedis(ctx);
+      if (typeof res === "string") return res;
+      return res.map((p) => ({
+        id: `redis:${p.workload}:${p.peerimpl}`,
+        label: p.name,
+        unit: p.unit,
+        ours: { ok: true, value: p.ours, impl: "silly-store-redis", detail: { cpu_us_per_op: p.ourscpu } },
+        peer: { ok: true, value: p.peer, impl: p.peerimpl, detail: { cpu_us_per_op: p.peercpu } },
+      }));
+    });
+  }
+
+  if (wanted(CHAT_ID)) {
+    await pairrounds("chat", () => runChat(ctx));
+    notes.push("chat rows: nothing is pinned; the chat processes, redis-server and the generator (1,000 clients in one process) share the machine");
   }
 
   if (expired) {
@@ -151,6 +182,16 @@ async function main(): Promise<number> {
   writeFileSync(`${root}bench/results/latest.json`, JSON.stringify({ date: new Date().toISOString(), quick: o.quick, ...report }, null, 2) + "\n");
   process.stdout.write(renderMarkdown(report) + "\n");
   return clean ? 0 : 1;
+}
+
+/** One row's pair of samples from a suite that measures both sides itself. */
+interface PairRow {
+  id: string;
+  goal?: Goal;
+  label: string;
+  unit: string;
+  ours: Sample;
+  peer: Sample;
 }
 
 function microSample(p: MicroPair, side: "ours" | "peer"): Sample {

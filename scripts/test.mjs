@@ -30,10 +30,12 @@ const files = walk(join(root, "tests")).filter(
 );
 // Suites that run a second time with a fallback switched on, so both paths
 // stay covered: the public 'data' read path (packages/silly/src/net/fastread.ts)
-// and AsyncLocalStorage as the task identity carrier (internal/identity.ts).
+// AsyncLocalStorage as the task identity carrier (internal/identity.ts), and
+// zlib's public one-shot functions for permessage-deflate (silly-net-websocket/src/deflate.ts).
 const VARIANTS = [
-  { env: { SILLY_FASTREAD: "0" }, suites: ["tcp.test.ts", "protocol.test.ts", "websocket.test.ts", "http-server.test.ts"] },
+  { env: { SILLY_FASTREAD: "0" }, suites: ["tcp.test.ts", "protocol.test.ts", "websocket.test.ts", "http-server.test.ts", "redis.test.ts"] },
   { env: { SILLY_TASKCONTEXT: "als" }, suites: ["task.test.ts", "time.test.ts", "channel.test.ts", "http-server.test.ts"] },
+  { env: { SILLY_FASTZLIB: "0" }, suites: ["websocket-deflate.test.ts"] },
 ];
 const jobs = files.flatMap((f) => [
   { file: f, env: {}, label: "" },

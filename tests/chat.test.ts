@@ -1,15 +1,16 @@
-// The chat app (examples/chat) over real sockets: our own WebSocket client
-// plays two users; a raw client that never reads is dropped as too slow.
+// The chat app (examples/chat) in one process, over real sockets: our own
+// WebSocket client plays the users, both plain clients (text frames, the
+// four events) and v2 clients (JSON commands, welcome and error events).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { connect as netconnect } from "node:net";
-import websocket from "silly-net-websocket";
-import type { Socket } from "silly-net-websocket";
 import http from "silly-net-http";
-import { startchat, MAX_BACKLOG } from "../examples/chat/server.js";
+import { startchat } from "../examples/chat/server.js";
 import type { Chat, Event } from "../examples/chat/server.js";
+import { MAX_TEXT } from "../examples/chat/protocol.js";
+import { PRESENCE_MS } from "../examples/chat/room.js";
 import logger from "silly/logger";
 import { family, parse } from "./lib/promtext.js";
+import { join as joinaddr, listing, until } from "./lib/chat.js";
 
 logger.setlevel(logger.ERROR);
 
@@ -19,21 +20,8 @@ async function start(): Promise<Chat> {
   return chat!;
 }
 
-async function join(chat: Chat, name: string): Promise<Socket> {
-  const [sock, err] = await websocket.connect(`ws://${chat.addr}/ws?name=${encodeURIComponent(name)}`);
-  assert.ok(sock, err);
-  return sock!;
-}
-
-/** Read events until one matches. */
-async function until(sock: Socket, match: (e: Event) => boolean): Promise<Event> {
-  for (;;) {
-    const [data, typ] = await sock.read();
-    if (data === undefined) throw new Error(`socket ended: ${typ}`);
-    if (typ !== "text") continue;
-    const e = JSON.parse(data) as Event;
-    if (match(e)) return e;
-  }
+function join(chat: Chat, name: string, v2 = false) {
+  return joinaddr(chat.addr, name, v2);
 }
 
 test("GET / serves the page, unknown paths 404", async () => {
@@ -71,36 +59,89 @@ test("two users see each other's messages, presence and leaving", async () => {
   await chat.stop();
 });
 
-test("a client that never reads is dropped; the others keep chatting", async () => {
+const OLD_TYPES = ["message", "join", "leave", "presence"];
+const OLD_FIELDS = ["type", "name", "text", "online", "at", "self", "from", "to"];
+
+test("old-style clients: text frames are messages, ?name= picks the name, events keep their types and fields", async () => {
   const chat = await start();
   const ann = await join(chat, "ann");
-  // A raw client that completes the handshake and then never reads a byte.
-  const raw = netconnect(Number(chat.addr.split(":")[1]), "127.0.0.1");
-  raw.setNoDelay(true);
-  await new Promise<void>((resolve) => raw.once("connect", resolve));
-  raw.write(
-    "GET /ws?name=stall HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
-  );
-  raw.pause();
-  await until(ann, (e) => e.type === "presence" && e.online!.includes("stall"));
-  // Flood until the stalled client's backlog passes the bound and it is dropped.
-  const big = "x".repeat(1900);
-  let dropped: Event | undefined;
-  const watcher = until(ann, (e) => e.type === "leave" && e.name === "stall").then((e) => (dropped = e));
-  for (let i = 0; dropped === undefined && i < (MAX_BACKLOG / 1900) * 40; i++) {
-    await ann.write(big, "text");
-    if (i % 64 === 0) await new Promise((r) => setImmediate(r));
+  const seen: Event[] = [];
+  const record = (e: Event): Event => (seen.push(e), e);
+  await until(ann, (e) => record(e).type === "presence" && e.online!.includes("ann"));
+  const anon = await join(chat, "");
+  const p = await until(ann, (e) => record(e).type === "presence" && e.online!.length === 2);
+  assert.match(p.online![1]!, /^guest-\d+$/);
+  await anon.write("  hello there  ", "text");
+  const m = await until(ann, (e) => record(e).type === "message");
+  assert.equal([m.name, m.text, typeof m.at], [p.online![1], "hello there", "number"]);
+  assert.ok(Math.abs(m.at! - Date.now()) < 60_000, "at is the server's Date.now()");
+  // Too long: cut to the limit, as it always was for plain clients.
+  await anon.write("y".repeat(MAX_TEXT + 100), "text");
+  assert.is((await until(ann, (e) => record(e).type === "message")).text, "y".repeat(MAX_TEXT));
+  // JSON from a plain client is just text.
+  await anon.write('{"type":"name","name":"mallory"}', "text");
+  assert.is((await until(ann, (e) => record(e).type === "message")).text, '{"type":"name","name":"mallory"}');
+  await anon.close();
+  const left = await until(ann, (e) => record(e).type === "leave");
+  assert.equal([left.name, typeof left.at], [p.online![1], "number"]);
+  await until(ann, (e) => record(e).type === "presence" && e.online!.length === 1);
+  for (const e of seen) {
+    assert.ok(OLD_TYPES.includes(e.type), `a plain client got a ${e.type} event`);
+    for (const k of Object.keys(e)) assert.ok(OLD_FIELDS.includes(k), `field ${k} in ${JSON.stringify(e)}`);
   }
-  await watcher;
-  assert.is(dropped!.name, "stall");
-  assert.is((await scrape(chat))("chat_clients_dropped_total"), 1);
-  // ann still works.
-  await ann.write("still here", "text");
-  const m = await until(ann, (e) => e.type === "message" && e.text === "still here");
-  assert.is(m.name, "ann");
-  raw.destroy();
   await ann.close();
+  await chat.stop();
+});
+
+test("v2 clients: a welcome with their name, renames, their own messages marked, errors instead of silent cuts", async () => {
+  const chat = await start();
+  const obs = await join(chat, "obs");
+  const me = await join(chat, "", true);
+  const w = await until(me, (e) => e.type === "welcome");
+  assert.match(w.name!, /^guest-\d+$/);
+  assert.is(w.maxlength, MAX_TEXT);
+  await until(obs, listing("obs", w.name!));
+
+  await me.write(JSON.stringify({ type: "name", name: "  zoe " }), "text");
+  assert.equal(await until(me, (e) => e.type === "welcome"), { type: "welcome", name: "zoe", maxlength: MAX_TEXT });
+  const leave = await until(obs, (e) => e.type === "leave");
+  assert.equal([leave.name, leave.to], [w.name, "zoe"]);
+  const j = await until(obs, (e) => e.type === "join");
+  assert.equal([j.name, j.from], ["zoe", w.name]);
+  await until(obs, listing("obs", "zoe"));
+
+  for (const [frame, why] of [
+    [JSON.stringify({ type: "message", text: "x".repeat(MAX_TEXT + 1) }), /^message too long: 2001 characters, the limit is 2000$/],
+    ["plain text", /JSON object/],
+    [JSON.stringify({ type: "name", name: " " }), /cannot be empty/],
+    [JSON.stringify({ type: "dance" }), /unknown command "dance"/],
+  ] as const) {
+    await me.write(frame, "text");
+    assert.match((await until(me, (e) => e.type === "error")).text!, why);
+  }
+  await me.write(JSON.stringify({ type: "message", text: "x".repeat(MAX_TEXT) }), "text");
+  const own = await until(me, (e) => e.type === "message");
+  assert.equal([own.name, own.text!.length, own.self], ["zoe", MAX_TEXT, true]);
+  const theirs = await until(obs, (e) => e.type === "message");
+  assert.equal([theirs.name, theirs.text!.length, theirs.self], ["zoe", MAX_TEXT, undefined], "only the long enough one got through");
+  await me.close();
+  await obs.close();
+  await chat.stop();
+});
+
+test("a crowd joining at once costs a presence event per PRESENCE_MS, and the last one lists everyone", async () => {
+  const chat = await start();
+  const obs = await join(chat, "obs");
+  await until(obs, listing("obs"));
+  const names = Array.from({ length: 40 }, (_, i) => `n${i}`);
+  let presences = 0;
+  const t0 = performance.now();
+  const socks = await Promise.all(names.map((n) => join(chat, n)));
+  await until(obs, (e) => e.type === "presence" && ++presences > 0 && listing("obs", ...names)(e));
+  const windows = Math.ceil((performance.now() - t0) / PRESENCE_MS) + 1;
+  assert.ok(presences <= windows, `${presences} presence events in ${windows} windows of ${PRESENCE_MS} ms`);
+  for (const s of socks) await s.close();
+  await obs.close();
   await chat.stop();
 });
 

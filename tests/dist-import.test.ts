@@ -41,6 +41,7 @@ test("every exported subpath resolves to a built file without tsx", () => {
     "silly-metrics/counter", "silly-metrics/gauge", "silly-metrics/histogram", "silly-metrics/registry",
     "silly-metrics/collector", "silly-metrics/collector/process", "silly-metrics/collector/silly",
     "silly-metrics/prometheus",
+    "silly-store-redis",
   ];
   const program = `for (const s of ${JSON.stringify(subpaths)}) { const m = await import(s); if (!m.default) throw new Error(s + " has no default export"); }
     console.log(import.meta.resolve("silly/task"));`;
@@ -143,6 +144,27 @@ test("the application-facing Conn, Listener, Task, Socket and Budget declare the
     "#private", "close", "closecode", "closereason", "conn", "isalive", "read", "stream", "write",
   ]);
   assert.equal(members("silly-net-websocket/dist/codec/budget.d.ts", "Budget"), ["constructor", "limit", "used"]);
+});
+
+test("silly-net-http's built .d.ts declare its public API and nothing else", () => {
+  const dist = join(root, "packages", "silly-net-http", "dist");
+  const files = reachable(join(dist, "index.d.ts")).map((f) => relative(dist, f)).sort();
+  assert.equal(files, ["client.d.ts", "index.d.ts", "server.d.ts", "types.d.ts"], "the entry reaches no internal module");
+  const PUBLIC = [
+    "listen", "get", "post", "request", "Server", "http", "ListenConf", "ListenResult", "CloseResult", "DEFAULT_LIMITS",
+    "DEFAULT_TIMEOUTS", "ServerStream", "ClientStream", "RequestOptions", "RequestResult", "ReadHeaderResult", "FetchResult",
+    "Response", "ResponseHead", "Header", "HeaderInput", "Body", "WriteResult", "ReadResult", "ReadAllResult", "Limits", "Timeouts",
+  ];
+  const problems: string[] = [];
+  for (const f of files) {
+    const text = code(join(dist, f));
+    if (/(^|\s)(private|protected)\s/m.test(text)) problems.push(`${f}: declares private or protected members`);
+    for (const m of text.matchAll(/^(?:export )?(?:declare )?(?:const|function|class|interface|type) (\w+)/gm)) {
+      if (!PUBLIC.includes(m[1]!)) problems.push(`${f}: declares ${m[1]}`);
+    }
+  }
+  assert.equal(problems, []);
+  assert.equal(members("silly-net-http/dist/server.d.ts", "Server"), ["#private", "addr", "close", "port"]);
 });
 
 test("public entry points export no internal helper at run time", () => {

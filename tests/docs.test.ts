@@ -1,6 +1,7 @@
 // Every ```ts run block in docs/*.md and README.md is a complete program: it
 // is extracted and run as its own process (cwd = repo root) and must exit 0
-// within the time limit. So the docs cannot rot.
+// within the time limit. So the docs cannot rot. Blocks that read
+// process.env.REDIS_ADDR get the address of a redis-server started for them.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { spawn } from "node:child_process";
@@ -8,6 +9,8 @@ import { mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { deferred } from "./lib/deferred.js";
+import { startredis } from "./lib/redis.js";
+import type { RedisServer } from "./lib/redis.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const outdir = join(root, ".tmp", "docblocks");
@@ -37,6 +40,7 @@ function run(file: string): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ["--conditions=source", "--import", "tsx", file], {
       cwd: root,
+      env: redis === undefined ? process.env : { ...process.env, REDIS_ADDR: redis.addr },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let out = "";
@@ -59,14 +63,26 @@ const pages = [
 ];
 mkdirSync(outdir, { recursive: true });
 const files: { name: string; file: string }[] = [];
+let needsredis = false;
 for (const page of pages) {
   for (const b of extract(page, readFileSync(join(root, page), "utf8"))) {
     const file = join(outdir, `${page.replace(/[/.]/g, "_")}_${b.line}.ts`);
     writeFileSync(file, b.code);
     files.push({ name: `${page}:${b.line}`, file });
+    needsredis ||= b.code.includes("REDIS_ADDR");
   }
 }
 const count = files.length;
+
+// The blocks share one redis-server (each uses keys of its own). Without one
+// they still run, and those that need it fail with this reason in their output.
+let redis: RedisServer | undefined;
+const redisready = needsredis
+  ? startredis().then(
+      (s) => void (redis = s),
+      (err: unknown) => console.error(`docs: no redis-server for the blocks that use REDIS_ADDR: ${String(err)}`),
+    )
+  : Promise.resolve();
 
 // Most of a block's time is starting node and tsx, so two run at once; the
 // tests then report in page order.
@@ -79,13 +95,17 @@ async function worker(): Promise<void> {
     results[i]!.resolve(await run(files[i]!.file));
   }
 }
-for (let j = 0; j < JOBS; j++) void worker();
+for (let j = 0; j < JOBS; j++) void redisready.then(worker);
 
 files.forEach(({ name }, i) => {
   test(`${name} runs`, async () => {
     const r = await results[i]!.promise;
     assert.is(r.code, 0, `${name} exited ${r.code}:\n${r.out}`);
   });
+});
+
+test.after(async () => {
+  await redis?.stop();
 });
 
 test("the docs have runnable blocks", () => {

@@ -8,8 +8,10 @@ import * as net from "node:net";
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
+import * as zlib from "node:zlib";
 import http from "silly-net-http";
 import errno from "silly/errno";
+import { program } from "./lib/child.js";
 
 const fixture = (name: string): string => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), "utf8");
 
@@ -342,6 +344,208 @@ test("our client against our server over HTTPS and HTTP", async () => {
   assert.is(err, undefined);
   assert.ok(res!.body.equals(data));
   server!.close();
+});
+
+// ---- connection reuse ----
+
+/** A node:http server that counts its TCP connections and the ones closed. */
+async function countingserver(answer: (req: nodehttp.IncomingMessage, body: Buffer, res: nodehttp.ServerResponse) => void) {
+  const srv = await nodeserver(answer);
+  let opened = 0;
+  let closed = 0;
+  const waiters: (() => void)[] = [];
+  srv.server.on("connection", (sock: net.Socket) => {
+    opened++;
+    sock.on("close", () => {
+      closed++;
+      for (const w of waiters.splice(0)) w();
+    });
+  });
+  return {
+    ...srv,
+    opened: () => opened,
+    closed: () => closed,
+    /** Resolves once `n` connections have closed; fails the test after 10 s. */
+    closes(n: number): Promise<void> {
+      return new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`timed out waiting for ${n} closed connections (${closed} so far)`)), 10_000);
+        const check = (): void => {
+          if (closed >= n) {
+            clearTimeout(timer);
+            resolve();
+          } else waiters.push(check);
+        };
+        check();
+      });
+    },
+  };
+}
+
+test("connection reuse: sequential requests to one origin share one TCP connection; HEAD and 204 too", async () => {
+  const srv = await countingserver((req, body, res) => {
+    if (req.url === "/204") return void res.writeHead(204).end();
+    res.end(`${req.method} ${req.url} ${body.length}`);
+  });
+  const base = `http://127.0.0.1:${srv.port}`;
+  for (let i = 0; i < 5; i++) assert.is((await http.get(`${base}/g${i}`))[0]?.body.toString(), `GET /g${i} 0`);
+  assert.is((await http.post(`${base}/p`, {}, "12345"))[0]?.body.toString(), "POST /p 5");
+  assert.is((await http.get(`${base}/204`))[0]?.status, 204);
+  const [s] = await http.request("HEAD", `${base}/h`);
+  assert.is((await s!.readheader())[0]?.status, 200);
+  s!.close();
+  const [st] = await http.request("PUT", `${base}/stream`);
+  await st!.write("abc");
+  await st!.closewrite("de");
+  assert.is((await st!.readall())[0]?.toString(), "PUT /stream 5");
+  st!.close();
+  assert.is((await http.get(`${base}/last`))[0]?.status, 200);
+  assert.is(srv.opened(), 1, "one TCP connection for all of them");
+  assert.is(srv.seen[0]!.headers["connection"], undefined, "HTTP/1.1 keeps the connection by default: no Connection field");
+  // Not reused: reuse false, or a request that says Connection: close.
+  await http.get(`${base}/fresh`, {}, { reuse: false });
+  assert.is(srv.seen[srv.seen.length - 1]!.headers["connection"], "close");
+  await http.get(`${base}/close`, { connection: "close" }); // may take the idle one, but does not give it back
+  await http.get(`${base}/after`);
+  assert.is(srv.opened(), 3);
+  await srv.close();
+});
+
+test("connection reuse: concurrent requests each get a connection; at most 16 idle ones are kept per origin", async () => {
+  const release: (() => void)[] = [];
+  let held = true;
+  const srv = await countingserver((_req, _body, res) => {
+    if (!held) return void res.end("ok");
+    release.push(() => res.end("ok"));
+    if (release.length === 20) {
+      held = false;
+      for (const r of release.splice(0)) r();
+    }
+  });
+  const base = `http://127.0.0.1:${srv.port}`;
+  const all = await Promise.all(Array.from({ length: 20 }, () => http.get(`${base}/`)));
+  assert.ok(all.every(([r]) => r?.status === 200));
+  assert.is(srv.opened(), 20);
+  await srv.closes(4); // the four beyond the bound
+  const more = await Promise.all(Array.from({ length: 16 }, () => http.get(`${base}/`)));
+  assert.ok(more.every(([r]) => r?.status === 200));
+  assert.is(srv.opened(), 20, "the 16 kept connections served the next 16 requests");
+  await srv.close();
+});
+
+test("connection reuse: a connection the server closed is not reused; an idempotent request is sent again, a POST never", async () => {
+  // A server that answers one request per connection without saying so, then drops the
+  // connection when the next request arrives (a keep-alive race lost every time).
+  let requests = 0;
+  const posts: string[] = [];
+  const rs = await rawserver((sock) => {
+    let first = true;
+    readhead(sock, function answer(head, rest) {
+      requests++;
+      if (!first) return void sock.destroy();
+      first = false;
+      if (head.startsWith("POST")) posts.push(rest.toString());
+      sock.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+      readhead(sock, answer);
+    });
+  });
+  const base = `http://127.0.0.1:${rs.port}`;
+  for (let i = 0; i < 3; i++) {
+    const [res, err] = await http.get(`${base}/${i}`);
+    assert.is(res?.body.toString(), "ok", `GET ${i}: ${err}`);
+  }
+  assert.is(requests, 5, "each GET after the first was sent twice: once on the dead connection, once on a fresh one");
+  const [, perr] = await http.post(`${base}/p`, {}, "body");
+  assert.match(perr!, /connection closed before a response arrived/);
+  assert.equal(posts, [], "the POST reached no server that answered");
+  const [ok] = await http.post(`${base}/p`, {}, "body");
+  assert.is(ok?.body.toString(), "ok", "a fresh connection serves the next POST");
+  assert.equal(posts, ["body"]);
+  // A server that closes between requests: its connection is simply not taken from the pool.
+  const srv = await countingserver((_req, _body, res) => {
+    res.end("x");
+    res.socket?.end();
+  });
+  for (let i = 0; i < 3; i++) assert.is((await http.get(`http://127.0.0.1:${srv.port}/`))[0]?.body.toString(), "x");
+  assert.is(srv.opened(), 3);
+  await srv.close();
+  await rs.close();
+});
+
+test("connection reuse: Keep-Alive timeout=1 from the server means no reuse; idle connections let the process exit", async () => {
+  const srv = await countingserver((_req, _body, res) => {
+    res.setHeader("keep-alive", "timeout=1");
+    res.end("x");
+  });
+  for (let i = 0; i < 3; i++) await http.get(`http://127.0.0.1:${srv.port}/`);
+  assert.is(srv.opened(), 3, "a second's keep-alive leaves no time to reuse safely");
+  await srv.close();
+  const srv2 = await countingserver((_req, _body, res) => res.end("kept"));
+  const child = program(`
+    import http from "silly-net-http";
+    const [res] = await http.get("http://127.0.0.1:${srv2.port}/");
+    console.log("got", res.body.toString());
+  `);
+  await child.waitfor(/got kept/);
+  assert.equal(await child.exited(), { code: 0, signal: null });
+  await srv2.closes(1);
+  await srv2.close();
+});
+
+// ---- decompression ----
+
+test("decompress: gzip, deflate (zlib and raw) and br are decoded and announced; off by default", async () => {
+  const text = "compressible text ".repeat(5000);
+  const encoders: Record<string, (b: Buffer) => Buffer> = {
+    gzip: zlib.gzipSync, deflate: zlib.deflateSync, br: zlib.brotliCompressSync, "raw-deflate": zlib.deflateRawSync,
+  };
+  const srv = await nodeserver((req, _body, res) => {
+    const kind = req.url!.slice(1);
+    if (kind === "plain") return void res.end(text);
+    res.setHeader("content-encoding", kind === "raw-deflate" ? "deflate" : kind);
+    res.end(encoders[kind]!(Buffer.from(text)));
+  });
+  const base = `http://127.0.0.1:${srv.port}`;
+  for (const kind of ["gzip", "deflate", "raw-deflate", "br", "plain"]) {
+    const [res, err] = await http.get(`${base}/${kind}`, {}, { decompress: true });
+    assert.is(err, undefined, kind);
+    assert.is(res!.body.toString(), text, kind);
+    assert.is(res!.header["content-encoding"], undefined, `${kind}: the field of a decoded body is removed`);
+    assert.is(srv.seen[srv.seen.length - 1]!.headers["accept-encoding"], "gzip, deflate, br");
+  }
+  // read() hands out decoded pieces as they come
+  const [s] = await http.request("GET", `${base}/gzip`, {}, { decompress: true });
+  let got = "";
+  for (;;) {
+    const [piece, err] = await s!.read();
+    if (piece === undefined) {
+      assert.is(err, errno.EOF);
+      break;
+    }
+    got += piece.toString();
+  }
+  assert.is(got, text);
+  s!.close();
+  // off by default: the bytes as sent
+  const [raw] = await http.get(`${base}/gzip`);
+  assert.is(raw!.header["content-encoding"], "gzip");
+  assert.ok(zlib.gunzipSync(raw!.body).toString() === text);
+  assert.is(srv.seen[srv.seen.length - 1]!.headers["accept-encoding"], undefined);
+  await srv.close();
+});
+
+test("decompress: the body limit holds after decoding (a gzip bomb), and a corrupt body is an error", async () => {
+  const bomb = zlib.gzipSync(Buffer.alloc(50 * 1024 * 1024));
+  const srv = await nodeserver((req, _body, res) => {
+    res.setHeader("content-encoding", "gzip");
+    res.end(req.url === "/bomb" ? bomb : Buffer.from("not gzip at all"));
+  });
+  const base = `http://127.0.0.1:${srv.port}`;
+  assert.ok(bomb.length < 1024 * 1024);
+  const [, err] = await http.get(`${base}/bomb`, {}, { decompress: true, limits: { body: 1024 * 1024 } });
+  assert.match(err!, /body exceeds the size limit once decompressed/);
+  const [, err2] = await http.get(`${base}/bad`, {}, { decompress: true });
+  assert.match(err2!, /cannot decompress the gzip body/);
+  await srv.close();
 });
 
 test.run();

@@ -63,6 +63,17 @@ function raw(port: number, bytes: string | Buffer): Promise<string> {
   });
 }
 
+/** `p`, or a failure naming `what` after `ms`. */
+function within<T>(p: Promise<T>, what: string, ms = 20_000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+  });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
+
+const str = (r: [Buffer, undefined] | [undefined, string]): string => (r[0] === undefined ? `error ${r[1]}` : r[0].toString());
+
 const echo: Handler = async (s) => {
   const [body, err] = await s.readall();
   if (body === undefined) return void s.close(`error ${err}`);
@@ -330,6 +341,171 @@ test("upgrade: bytes after the head stay in the conn; the server leaves the conn
   });
   assert.match(text, /^HTTP\/1\.1 101 Switching Protocols\r\nupgrade: test-proto\r\nconnection: Upgrade\r\n\r\ngot:hello\|re:ping$/);
   assert.equal(await after, [false, "stream.respond: the response has already started"]);
+  server.close();
+});
+
+test("an Upgrade field without Connection: upgrade is an ordinary request: body read, connection kept", async () => {
+  const server = await serve(async (s) => {
+    const [body] = await s.readall();
+    s.close(`${s.path} ${body!.toString()}`);
+  });
+  // curl's h2c attempt on a POST, and an Upgrade the server does not take up.
+  const text = await raw(
+    server.port,
+    "POST /a HTTP/1.1\r\nHost: x\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\nConnection: HTTP2-Settings\r\nContent-Length: 5\r\n\r\nhello" +
+      "POST /b HTTP/1.1\r\nHost: x\r\nUpgrade: h2c\r\nConnection: Upgrade, close\r\nContent-Length: 3\r\n\r\nabc",
+  );
+  const parts = text.split(/(?=HTTP\/1\.1 )/);
+  assert.is(parts.length, 2, text);
+  assert.ok(parts[0]!.endsWith("/a hello") && !/Connection: close/.test(parts[0]!), parts[0]);
+  assert.ok(parts[1]!.endsWith("/b abc"), parts[1]);
+  server.close();
+});
+
+test("transfer-encoding: chunked given by the handler: close(body), closewrite() and returning all frame the body", async () => {
+  const server = await serve(async (s) => {
+    s.respond(200, { "transfer-encoding": "chunked" });
+    if (s.path === "/close") return void s.close("whole body");
+    if (s.path === "/closewrite") return void s.closewrite();
+    // "/return": the handler returns without a write
+  });
+  const agent = new nodehttp.Agent({ keepAlive: true, maxSockets: 1 });
+  for (const path of ["/close", "/closewrite", "/return", "/close"]) {
+    const res = await nodereq(server.port, { path, agent });
+    assert.is(res.headers["transfer-encoding"], "chunked", path);
+    assert.is(res.body.toString(), path === "/close" ? "whole body" : "", path);
+    const [ours, err] = await http.get(`http://${server.addr}${path}`, {}, { timeout: 5000 });
+    assert.is(ours?.body.toString(), path === "/close" ? "whole body" : "", `${path}: ${err}`);
+  }
+  const text = await raw(server.port, "GET /closewrite HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  assert.ok(text.endsWith("\r\n\r\n0\r\n\r\n"), JSON.stringify(text));
+  agent.destroy();
+  server.close();
+});
+
+test("response trailers: close(body, trailer) sends them after a chunked body; a content-length leaves them out", async () => {
+  const server = await serve(async (s) => {
+    if (s.path === "/fixed") {
+      s.respond(200, { "content-length": 2 });
+      return void s.close("ok", { "x-dropped": "1" });
+    }
+    s.respond(200, { trailer: "x-checksum" });
+    if (s.path === "/stream") await s.write("part ");
+    await s.close("end", { "x-checksum": "c0ffee", "x-list": ["a", "b"] });
+  });
+  for (const path of ["/stream", "/whole"]) {
+    const res = await new Promise<{ body: string; trailers: NodeJS.Dict<string> }>((resolve, reject) => {
+      nodehttp.get({ host: "127.0.0.1", port: server.port, path, agent: false }, (r) => {
+        let body = "";
+        r.on("data", (d) => (body += d));
+        r.on("end", () => resolve({ body, trailers: r.trailers }));
+      }).on("error", reject);
+    });
+    assert.is(res.body, path === "/stream" ? "part end" : "end");
+    assert.equal(res.trailers, { "x-checksum": "c0ffee", "x-list": "a, b" });
+    const [ours] = await http.get(`http://${server.addr}${path}`);
+    assert.equal({ ...ours?.trailer }, { "x-checksum": "c0ffee", "x-list": "a, b" });
+  }
+  const fixed = await raw(server.port, "GET /fixed HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  assert.ok(fixed.endsWith("\r\n\r\nok") && !/x-dropped/.test(fixed), fixed);
+  const s2 = await serve((s) => assert.throws(() => s.close("x", { "content-length": "1" }), /cannot be sent as a trailer/));
+  await nodereq(s2.port, {});
+  s2.close();
+  server.close();
+});
+
+test("CONNECT: a 2xx answer opens a tunnel both ways; another answer closes the connection", async () => {
+  let ours = "";
+  const server = await serve(async (s) => {
+    if (s.method !== "CONNECT") return void s.close("plain");
+    if (s.path !== "allowed.example:443" && s.path !== ours) return void s.respond(403, {}).then(() => s.close("no"));
+    assert.equal(await s.read(), [undefined, errno.EOF], "no request body before the answer");
+    s.respond(200, {});
+    await s.write("welcome;");
+    for (;;) {
+      const [d] = await s.read();
+      if (d === undefined) break;
+      await s.write(`echo:${d.toString()};`);
+      if (d.toString().includes("bye")) break;
+    }
+    // returning closes the tunnel
+  });
+  ours = server.addr;
+  const tunnel = await new Promise<string>((resolve, reject) => {
+    const sock = net.connect(server.port, "127.0.0.1");
+    let got = "";
+    sock.on("data", (d) => {
+      got += d.toString("latin1");
+      if (got.endsWith("welcome;")) sock.write("bye");
+    });
+    sock.on("error", reject);
+    sock.on("close", () => resolve(got));
+    sock.write("CONNECT allowed.example:443 HTTP/1.1\r\nHost: allowed.example:443\r\n\r\n");
+  });
+  assert.match(tunnel, /^HTTP\/1\.1 200 OK\r\n/);
+  assert.not.match(tunnel, /Content-Length|Transfer-Encoding|Connection:/i, "a 2xx to CONNECT has no framing (RFC 9110 9.3.6)");
+  assert.ok(tunnel.endsWith("\r\n\r\nwelcome;echo:bye;"), JSON.stringify(tunnel));
+  const refused = await raw(server.port, "CONNECT other.example:443 HTTP/1.1\r\nHost: other.example:443\r\n\r\n");
+  assert.match(refused, /^HTTP\/1\.1 403 Forbidden\r\n[^]*Connection: close\r\n[^]*no$/);
+  // Our client opens the same kind of tunnel (to the URL's host:port): read() and write() carry its bytes.
+  const [c, err] = await http.request("CONNECT", `http://${server.addr}/`);
+  if (c === undefined) throw new Error(err);
+  const [head] = await c.readheader();
+  assert.is(head?.status, 200);
+  assert.is(str(await c.read()), "welcome;");
+  await c.write("bye");
+  assert.is(str(await c.read()), "echo:bye;");
+  assert.equal(await c.read(), [undefined, errno.EOF]);
+  c.close();
+  server.close();
+});
+
+test("methods are not screened: any token reaches the handler, case kept", async () => {
+  const seen: string[] = [];
+  const server = await serve((s) => {
+    seen.push(s.method);
+    s.close(s.method);
+  });
+  const text = await raw(server.port, "PROPFIND / HTTP/1.1\r\nHost: x\r\n\r\nget / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  assert.equal(seen, ["PROPFIND", "get"]);
+  assert.ok(text.endsWith("get"));
+  server.close();
+});
+
+test("lingering close: 50 times in a row, a client that writes a 9 MiB body before reading gets the 413", async () => {
+  const server = await serve(async (s) => {
+    const [, err] = await s.readall();
+    if (err !== undefined) return; // the server has answered 413 itself
+    s.close("unexpected");
+  });
+  const piece = Buffer.alloc(1024 * 1024, 0x78);
+  const chunk = Buffer.concat([Buffer.from(`${piece.length.toString(16)}\r\n`), piece, Buffer.from("\r\n")]);
+  /** Write the whole request, then read the answer through the server's end. */
+  const upload = (run: number, head: string, body: Buffer[]): Promise<string> => {
+    let sock!: net.Socket;
+    const answer = new Promise<string>((resolve, reject) => {
+      sock = net.connect(server.port, "127.0.0.1");
+      sock.pause(); // read nothing until the whole body is written
+      sock.on("error", (e) => reject(new Error(`run ${run}: ${e.message}`)));
+      sock.write(head);
+      for (let i = 0; i < body.length - 1; i++) sock.write(body[i]!);
+      sock.write(body[body.length - 1]!, () => {
+        let got = "";
+        sock.on("data", (d) => (got += d.toString("latin1")));
+        sock.on("end", () => resolve(got));
+        sock.resume();
+      });
+    });
+    return within(answer, `run ${run}: the answer and the server's FIN`).finally(() => sock.destroy());
+  };
+  for (let run = 0; run < 50; run++) {
+    // Refused once 8 MiB of a chunked body have been read ...
+    const chunked = await upload(run, "POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n", [...Array(9).fill(chunk), Buffer.from("0\r\n\r\n")]);
+    assert.match(chunked, /^HTTP\/1\.1 413 Content Too Large\r\n[^]*Connection: close\r\n/, `run ${run}, chunked`);
+    // ... and at the head, by its Content-Length: all 9 MiB are still to come.
+    const declared = await upload(run, `POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: ${9 * piece.length}\r\n\r\n`, Array(9).fill(piece));
+    assert.match(declared, /^HTTP\/1\.1 413 Content Too Large\r\n[^]*Connection: close\r\n/, `run ${run}, declared`);
+  }
   server.close();
 });
 

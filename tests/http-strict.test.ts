@@ -148,8 +148,52 @@ test("a stalled body: the handler's read fails, the client gets 408 and the conn
   }, { timeouts: { body: 150 } });
   expectstatus(await raw(server.port, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc"), 408, "stalled body");
   assert.match(readerr ?? "", /timed out/);
-  // The same for a chunked body stalled inside a chunk-size line.
-  expectstatus(await raw(server.port, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1"), 408, "stalled chunk line");
+  // The same for a chunked body stalled inside a chunk-size line, before one, or before the final CRLF.
+  const chunked = "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+  expectstatus(await raw(server.port, `${chunked}1`), 408, "stalled inside a chunk-size line");
+  expectstatus(await raw(server.port, `${chunked}2\r\nab\r\n`), 408, "stalled before a chunk-size line");
+  expectstatus(await raw(server.port, `${chunked}2\r\nab\r\n0\r\n`), 408, "stalled before the final CRLF");
+  expectstatus(await raw(server.port, `${chunked}2\r\nab\r\n0\r\nX-T: 1\r\n`), 408, "stalled inside the trailer section");
+  server.close();
+});
+
+test("empty lines before a request line are skipped, two of them too; a flood of them is not", async () => {
+  const server = await serve(ok, { limits: { headerbytes: 1024 } });
+  for (const pre of ["\r\n", "\r\n\r\n", "\r\n\r\n\r\n"]) {
+    const text = await raw(server.port, `${pre}GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+    assert.match(text, /^HTTP\/1\.1 200 OK\r\n[^]*ok 0$/, JSON.stringify(pre));
+  }
+  // Between two requests on one connection as well.
+  const two = await raw(server.port, "GET / HTTP/1.1\r\nHost: x\r\n\r\n\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  assert.is(two.match(/HTTP\/1\.1 200 OK/g)?.length, 2);
+  expectstatus(await raw(server.port, "\r\n".repeat(2000)), 400, "a flood of empty lines");
+  server.close();
+});
+
+test("chunk extensions follow their grammar: a name is required, values are tokens or quoted strings", async () => {
+  const { parsechunksize } = await import("../packages/silly-net-http/src/h1/chunked.js");
+  const line = (t: string) => Buffer.from(`${t}\r\n`);
+  for (const good of ["1;a", "1;a=b", "1 ; a = b", "1;a=\"x y\\\"z\"", "1;a;b=c", "1\t;a"]) assert.is(parsechunksize(line(good)), 1, good);
+  for (const bad of ["2;", "2; ", "2;=x", "2;a=", "2;a=\"open", "2;a b", "2;a=b c", "2 ", "2;a=\"\x01\"", "2;a\"=b"]) {
+    assert.type(parsechunksize(line(bad)), "string", JSON.stringify(bad));
+  }
+  const server = await serve(ok);
+  expectstatus(await raw(server.port, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2;\r\nab\r\n0\r\n\r\n"), 400, "2;");
+  server.close();
+});
+
+test("the shared ticker runs as often as the shortest waiting timeout asks, and slows back down", async () => {
+  const { tickperiod } = await import("../packages/silly-net-http/src/h1/wire.js");
+  let during = 0;
+  const server = await serve((s) => {
+    during = tickperiod(); // the client waits for this answer with a 50 ms timeout
+    s.close("ok");
+  });
+  const [res] = await http.get(`http://${server.addr}/`, {}, { timeout: 50 });
+  assert.is(res?.status, 200);
+  assert.is(during, 5, "a 50 ms timeout is checked every 5 ms");
+  // Left waiting: the server's kept-alive connection (60 s idle timeout), checked once a second.
+  assert.is(tickperiod(), 1000);
   server.close();
 });
 
@@ -216,7 +260,7 @@ test("parselength, parsechunksize, parsetarget", async () => {
 });
 
 test("buildheader: lower-case names, OWS trimmed, repeats joined (set-cookie with a newline), latin1 values, plain keys", async () => {
-  const { parserequest, buildheader, HeadError } = await import("../packages/silly-net-http/src/h1/parse.js");
+  const { parserequest, requestheader: buildheader, HeadError } = await import("../packages/silly-net-http/src/h1/parse.js");
   const head = Buffer.from(
     "GET / HTTP/1.1\r\nHOST: h\r\nX-Multi:one\r\nx-multi: \t two \t\r\nSet-Cookie: a=1\r\nset-cookie: b=2\r\n" +
       "X-Empty:\r\nX-Spaces:   \r\nX-Odd-Name-Here: v\r\nconstructor: c\r\n__proto__: p\r\nX-Latin: caf\xe9\r\n" +

@@ -10,6 +10,7 @@ import errno from "silly/errno";
 import task from "silly/task";
 import { deferred } from "./lib/deferred.js";
 import { nodesocket } from "./lib/nodesocket.js";
+import { program } from "./lib/child.js";
 
 const WAIT_MS = 10_000;
 
@@ -243,37 +244,6 @@ test("flush hands queued writes to the socket at once", async () => {
   done();
 });
 
-test("closewrite: queued bytes, then EOF at the peer; the conn still receives until the peer's EOF", async () => {
-  const { c, s, done } = await pair();
-  void s.write("last words");
-  protocol.closewrite(s);
-  assert.equal(await s.write("more"), [false, errno.CLOSED]);
-  assert.ok(s.isalive(), "still receiving");
-  assert.is((await c.read(10))[0]?.toString(), "last words");
-  assert.is((await c.read(1))[1], errno.EOF);
-  await c.write("still heard");
-  assert.is((await s.read(11))[0]?.toString(), "still heard");
-  protocol.closewrite(s); // again: nothing happens
-  c.close();
-  assert.is((await s.read(1))[1], errno.EOF);
-  s.close();
-  protocol.closewrite(s); // closed: nothing happens
-  done();
-  // taken over: the consumer gets the peer's bytes, then its end
-  const p = await pair();
-  const k = collector(true);
-  protocol.takeover(p.s, k.consumer);
-  protocol.closewrite(p.s);
-  assert.is((await p.c.read(1))[1], errno.EOF);
-  await p.c.write("abc");
-  await k.until(3);
-  p.c.close();
-  await k.until(Infinity);
-  assert.is(k.bytes(), "abc");
-  assert.equal(k.ends, [errno.EOF]);
-  p.done();
-});
-
 test("abort drops queued bytes and ends reads with CLOSED; close sends them first", async () => {
   const { c, s, done } = await pair();
   const pending = s.read(1);
@@ -291,6 +261,54 @@ test("abort drops queued bytes and ends reads with CLOSED; close sends them firs
   p.s.close();
   assert.is(str((await within(p.c.read("\n"), "the line"))[0]), "sent\n");
   p.done();
+});
+
+test("linger: the answer is sent, then the peer's bytes are read and dropped until its end; no reset", async () => {
+  const { c, s, done } = await pair();
+  void s.write("answer");
+  protocol.linger(s, WAIT_MS, 64 * 1024 * 1024);
+  assert.equal(await s.read(1), [undefined, errno.CLOSED]);
+  assert.equal(await s.write("x"), [false, errno.CLOSED]);
+  // The peer goes on sending far more than any socket buffer holds before it reads.
+  const big = Buffer.alloc(8 * 1024 * 1024, 0x61);
+  assert.equal(await within(c.write(big), "the peer's big write"), [true, undefined]);
+  assert.is(str((await within(c.read(6), "the answer"))[0]), "answer");
+  assert.equal((await within(c.read(1), "the server's FIN"))[1], errno.EOF);
+  const closed = new Promise((r) => nodesocket(s).once("close", r));
+  c.close();
+  await within(closed, "the lingering socket to close after the peer's end");
+  done();
+});
+
+test("linger gives up past its byte bound or its time bound", async () => {
+  const a = await pair();
+  protocol.linger(a.s, WAIT_MS, 1024);
+  const gone = new Promise((r) => nodesocket(a.s).once("close", r));
+  void a.c.write(Buffer.alloc(1024 * 1024));
+  await within(gone, "the socket to be dropped past 1 KiB");
+  a.done();
+
+  const b = await pair();
+  const later = new Promise((r) => nodesocket(b.s).once("close", r));
+  protocol.linger(b.s, 50, 1024); // a peer that neither sends nor ends
+  await within(later, "the socket to be dropped after 50 ms");
+  b.done();
+  assert.throws(() => protocol.linger(b.s, -1, 0), RangeError);
+});
+
+test("ref: a conn that is not ref'd does not keep the process alive", async () => {
+  const [l, err] = await tcp.listen({ addr: "127.0.0.1:0", accept: async (conn) => (await conn.read(1), conn.close()) });
+  if (l === undefined) throw new Error(String(err));
+  const child = program(`
+    import tcp from "silly/net/tcp";
+    import protocol from "silly/net/protocol";
+    const [c] = await tcp.connect(${JSON.stringify(l.addr)});
+    protocol.ref(c, false);
+    console.log("connected", c.isalive());
+  `);
+  await child.waitfor(/connected true/);
+  assert.equal(await child.exited(), { code: 0, signal: null }, "the open conn let the process exit");
+  l.close();
 });
 
 test("direct marks an accept to run outside any task; onsettle reports a task's end", async () => {

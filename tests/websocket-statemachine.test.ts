@@ -75,8 +75,8 @@ class Host implements ProtocolHost {
     this.ev.push(`transmit ${describe(this.role, frames)}`);
     this.sent.push(...frames);
   }
-  closewrite(): void {
-    this.ev.push("closewrite");
+  linger(ms: number, bytes: number): void {
+    this.ev.push(`linger ${ms} ${bytes}`);
   }
   pause(): void {
     this.ev.push("pause");
@@ -172,8 +172,25 @@ interface Row {
 
 const CLOSED = "websocket: socket is closed";
 const RSV = "websocket: 1002 RSV1/RSV2/RSV3 set but no extension was negotiated";
-const PEERCLOSE = ["message close x", "end websocket: closed by peer (4000 x)", "closewrite", "timer +5000"];
-const PEERCLOSE0 = ["message close ", "end websocket: closed by peer (1005)", "closewrite", "timer +5000"];
+// Where the close frames have crossed (or ours answered a failure) a client
+// drains, waiting for the server's EOF; a server closes, lingering. DRAIN
+// marks that step with a deadline armed before it, DRAIN! without one.
+const DRAIN = "DRAIN";
+const DRAINED = "DRAIN!";
+const LINGER = "linger 5000 2097152"; // closetimeout, maxpayload + 1 MiB
+
+/** A row's events and end state as `role` sees them. */
+function expand(row: Row, role: Role): [string[], ProtocolState] {
+  const ev = row.events.flatMap((e) => {
+    if (e !== DRAIN && e !== DRAINED) return [e];
+    if (role === "client") return ["timer +5000"];
+    return e === DRAIN ? ["timer off", LINGER] : [LINGER];
+  });
+  return [ev, role === "server" && row.to === "draining" ? "closed" : row.to];
+}
+
+const PEERCLOSE = ["message close x", "end websocket: closed by peer (4000 x)", DRAIN];
+const PEERCLOSE0 = ["message close ", "end websocket: closed by peer (1005)", DRAIN];
 
 /** The rows of the two open conditions: they differ in their ticks only. */
 function openrows(from: "open" | "open, ping out"): Row[] {
@@ -185,7 +202,7 @@ function openrows(from: "open" | "open, ping out"): Row[] {
     { from, input: "close frame 4000", events: ["transmit close 4000", ...PEERCLOSE], to: "draining" },
     { from, input: "empty close frame", events: ["transmit close (empty)", ...PEERCLOSE0], to: "draining" },
     // the application has taken every earlier message: the failure goes ahead at once
-    { from, input: "bad frame (RSV1)", events: [`end ${RSV}`, "transmit close 1002", "closewrite", "timer +5000"], to: "draining" },
+    { from, input: "bad frame (RSV1)", events: [`end ${RSV}`, "transmit close 1002", DRAIN], to: "draining" },
     { from, input: "EOF", events: ["end websocket: connection ended without a close frame (End of file)", "timer off", "close"], to: "closed" },
     { from, input: "send text", events: [], to: "open", returns: "text out" },
     { from, input: "send close frame", events: ["timer +5000"], to: "closing", returns: "close 1000" },
@@ -197,18 +214,12 @@ function openrows(from: "open" | "open, ping out"): Row[] {
       : {
           from,
           input: "tick at the deadline",
-          events: [
-            "end websocket: 1011 keepalive: no answer to a ping within 1000 ms",
-            "transmit close 1011",
-            "closewrite",
-            "timer +5000",
-          ],
+          events: ["end websocket: 1011 keepalive: no answer to a ping within 1000 ms", "transmit close 1011", DRAINED],
           to: "draining",
         },
   ];
 }
 
-// "closewrite" is expected of servers only: a client waits for the server's EOF.
 const TABLE: Row[] = [
   ...openrows("open"),
   ...openrows("open, ping out"),
@@ -218,16 +229,16 @@ const TABLE: Row[] = [
   ),
   { from: "failing", input: "EOF", events: ["end websocket: socket closed", "timer off", "close"], to: "closed" },
   { from: "failing", input: "send text", events: [], to: "failing", returns: "text out" },
-  { from: "failing", input: "send close frame", events: ["closewrite", "timer +5000"], to: "draining", returns: "close 1000" },
-  { from: "failing", input: "closewith 4000", events: ["transmit close 1002", "closewrite", "timer +5000"], to: "draining" },
-  { from: "failing", input: "fail()", events: ["transmit close 1002", "closewrite", "timer +5000"], to: "draining" },
+  { from: "failing", input: "send close frame", events: [DRAIN], to: "draining", returns: "close 1000" },
+  { from: "failing", input: "closewith 4000", events: ["transmit close 1002", DRAIN], to: "draining" },
+  { from: "failing", input: "fail()", events: ["transmit close 1002", DRAIN], to: "draining" },
   { from: "failing", input: "tick before the deadline", events: [], to: "failing" },
-  { from: "failing", input: "tick at the deadline", events: ["transmit close 1002", "closewrite", "timer +5000"], to: "draining" },
+  { from: "failing", input: "tick at the deadline", events: ["transmit close 1002", DRAINED], to: "draining" },
   // closing: our close frame is out, the peer's is awaited; other frames are dropped
   ...["text frame", "ping frame", "pong frame", "keepalive pong"].map((input): Row => ({ from: "closing", input, events: [], to: "closing" })),
   { from: "closing", input: "close frame 4000", events: PEERCLOSE, to: "draining" },
   { from: "closing", input: "empty close frame", events: PEERCLOSE0, to: "draining" },
-  { from: "closing", input: "bad frame (RSV1)", events: [`end ${RSV}`, "closewrite", "timer +5000"], to: "draining" },
+  { from: "closing", input: "bad frame (RSV1)", events: [`end ${RSV}`, DRAIN], to: "draining" },
   { from: "closing", input: "EOF", events: ["end websocket: socket closed", "timer off", "close"], to: "closed" },
   { from: "closing", input: "send text", events: [], to: "closing", returns: CLOSED },
   { from: "closing", input: "send close frame", events: [], to: "closing", returns: CLOSED },
@@ -235,7 +246,7 @@ const TABLE: Row[] = [
   { from: "closing", input: "fail()", events: [], to: "closing" },
   { from: "closing", input: "tick before the deadline", events: [], to: "closing" },
   { from: "closing", input: "tick at the deadline", events: ["abort"], to: "closed" },
-  // draining: frames are discarded until the peer's EOF
+  // draining (clients only): frames are discarded until the server's EOF
   ...["text frame", "ping frame", "pong frame", "keepalive pong", "close frame 4000", "empty close frame", "bad frame (RSV1)"].map(
     (input): Row => ({ from: "draining", input, events: [], to: "draining" }),
   ),
@@ -267,6 +278,7 @@ test("the table names every state with every input", () => {
 for (const role of ["server", "client"] as const) {
   test(`transition table, ${role}`, () => {
     for (const row of TABLE) {
+      if (row.from === "draining" && role === "server") continue; // a server lingers instead
       const [p, h] = make(role, TABLEOPTS);
       h.timer = p.deadline;
       const [state, setup] = SETUPS[row.from]!;
@@ -275,8 +287,9 @@ for (const role of ["server", "client"] as const) {
       h.ev = [];
       const r = INPUTS[row.input]!(p, h, role);
       const what = `${role}: ${row.from} x ${row.input}`;
-      assert.equal(h.ev, row.events.filter((e) => role === "server" || e !== "closewrite"), what);
-      assert.is(p.state, row.to, what);
+      const [events, to] = expand(row, role);
+      assert.equal(h.ev, events, what);
+      assert.is(p.state, to, what);
       if (row.returns !== undefined) {
         assert.is(typeof r === "string" ? r : describe(role, r as Buffer[]), row.returns, `${what}: returns`);
       }
@@ -305,7 +318,7 @@ test("a bad frame while the application is busy: failing until it catches up, th
     assert.is(describe(role, p.send("text", "echo: first") as Buffer[]), "text echo: first");
     h.ev = [];
     p.fail();
-    assert.equal(h.ev, ["transmit close 1002", ...(role === "server" ? ["closewrite"] : []), "timer +5000"], role);
+    assert.equal(h.ev, ["transmit close 1002", ...(role === "server" ? ["timer off", LINGER] : ["timer +5000"])], role);
   }
 });
 
@@ -358,7 +371,7 @@ test("stalls: an unfinished frame that makes no progress for stalltimeout fails 
     assert.equal(h.ev, ["timer +1000"], `${role}: progress`);
     h.ev = [];
     h.tick(p, h.timer); // none for a whole period
-    assert.equal(h.ev, ["end websocket: 1008 a message made no progress for 1000 ms", "transmit close 1008", "closewrite", "timer +5000"].filter((e) => role === "server" || e !== "closewrite"), role);
+    assert.equal(h.ev, ["end websocket: 1008 a message made no progress for 1000 ms", "transmit close 1008", role === "server" ? "linger 5000 2097152" : "timer +5000"], role);
     assert.is(budget.used, 0, "released");
     // a message that completes stops the checks
     const [q, g] = make(role, { stalltimeout: 1000 });
@@ -419,7 +432,7 @@ test("budget: a message over 64 KiB that grows past the shared budget fails with
     assert.equal(hc.ev, [], `${role}: 60 KiB, still under the floor`);
     c.data(c1.subarray(60 * 1024)); // 70 KiB > 64 KiB, and the total is over 200 KiB
     assert.match(hc.ev[0]!, /^end websocket: 1009 the messages being received exceed the memory budget \(204800 bytes\)$/, role);
-    assert.is(c.state, "draining", "failed");
+    assert.is(c.state, role === "server" ? "closed" : "draining", "failed");
     assert.equal(hb.ev, [], "the small message is fine");
     b.data(b2);
     assert.equal(hb.ev.length, 1, "and completes");
@@ -445,7 +458,7 @@ test("the peer's close code and reason are kept", () => {
 test("messages before a close frame in the same chunk are delivered; bytes after it are not", () => {
   const [p, h] = make("server");
   p.data(Buffer.concat([frame("server", 1, "a"), frame("server", 2, "b"), closeframe("server", 1000), frame("server", 1, "late")]));
-  assert.equal(h.ev, ["message text a", "message binary b", "transmit close 1000", "message close ", "end websocket: closed by peer (1000)", "closewrite", "timer +5000"]);
+  assert.equal(h.ev, ["message text a", "message binary b", "transmit close 1000", "message close ", "end websocket: closed by peer (1000)", LINGER]);
 });
 
 test("bytes on loan are parsed like owned ones", () => {
@@ -483,27 +496,27 @@ test("a failure's close reason is cut to 123 bytes at a character boundary", () 
   const [p, h] = make("server");
   p.error(1002, "é".repeat(100));
   assert.ok(h.ev.includes("transmit close 1002"), h.ev.join("; "));
-  assert.is(p.state, "draining");
+  assert.is(p.state, "closed", "a server lingers");
   const f = Buffer.concat(h.sent);
   assert.is(f[1], 2 + 122, "the code and 61 two-byte characters: a 62nd would pass 123 bytes");
   assert.is(f.subarray(4).toString(), "é".repeat(61));
 });
 
-test("draining and failing read on but discard, and stop reading past maxpayload + 1 MiB", () => {
+test("a draining client and a failing socket read on but discard, and stop reading past maxpayload + 1 MiB", () => {
+  const [p, h] = make("client", { maxpayload: 1000 });
+  p.data(closeframe("client", 1000));
+  h.ev = [];
+  const chunk = Buffer.alloc(256 * 1024);
+  for (let i = 0; i < 4; i++) p.data(chunk); // 1 MiB: within the bound
+  assert.equal(h.ev, []);
+  p.borrow(Buffer.alloc(2000), 1001); // 1 MiB + 1001 > 1 MiB + 1000
+  assert.equal(h.ev, ["pause"]);
+  p.data(chunk);
+  assert.equal(h.ev, ["pause"], "once");
+  p.end("End of file");
+  assert.equal(h.ev.slice(1), ["end websocket: socket closed", "timer off", "close"]);
+  // failing counts too, on both roles
   for (const role of ["server", "client"] as const) {
-    const [p, h] = make(role, { maxpayload: 1000 });
-    p.data(closeframe(role, 1000));
-    h.ev = [];
-    const chunk = Buffer.alloc(256 * 1024);
-    for (let i = 0; i < 4; i++) p.data(chunk); // 1 MiB: within the bound
-    assert.equal(h.ev, [], role);
-    p.borrow(Buffer.alloc(2000), 1001); // 1 MiB + 1001 > 1 MiB + 1000
-    assert.equal(h.ev, ["pause"], role);
-    p.data(chunk);
-    assert.equal(h.ev, ["pause"], `${role}: once`);
-    p.end("End of file");
-    assert.equal(h.ev.slice(1), ["end websocket: socket closed", "timer off", "close"], role);
-    // failing counts too
     const [q, g] = make(role, { maxpayload: 1000 });
     g.busy = true;
     q.data(frame(role, 1, "x", 0x40));

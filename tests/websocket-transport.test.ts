@@ -54,14 +54,15 @@ const pipe: Transport<End> = {
     return Promise.resolve([true, undefined]);
   },
   writeinto: () => undefined, // no in-place encoding: every message takes write()
-  closewrite(end) {
+  close(end) {
     end.writing = false;
     end.peer.eof = true;
     end.peer.deliver();
-  },
-  close(end) {
-    pipe.closewrite(end);
     end.finish("closed");
+  },
+  linger(end) {
+    // the other end reads our EOF after what we sent; what it still sends is dropped
+    pipe.close(end);
   },
   abort(end) {
     end.writing = false;

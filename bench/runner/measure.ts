@@ -4,7 +4,7 @@ import http from "node:http";
 import { cpuSeconds } from "../lib/procstat.js";
 import { round } from "../lib/stats.js";
 import type { Machine } from "./machine.js";
-import type { Hello, Idle, Scenario, WsEcho } from "./scenarios.js";
+import type { Client, Hello, Idle, Scenario, WsEcho } from "./scenarios.js";
 import { lastJson, runToEnd, startServer, type Placement, type Server } from "./spawn.js";
 
 export type Side = "ours" | "peer";
@@ -182,7 +182,33 @@ async function hello(l: Hello, srv: Server, ctx: Context): Promise<Sample> {
   };
 }
 
-function run(s: Scenario, srv: Server, ctx: Context): Promise<Sample> {
+/**
+ * The client scenario: the same server (ours) for every client; ours is http.get,
+ * the peer the faster of node:http with a keep-alive Agent and fetch.
+ */
+async function client(l: Client, srv: Server, ctx: Context, side: Side): Promise<Sample> {
+  const n = ctx.quick ? 2000 : l.requests;
+  const one = (impl: string) =>
+    runGenerator(tsx("bench/http-client.ts", "--impl", impl, "--port", String(srv.port), "-n", String(n), "-w", String(Math.min(2000, n))), ctx, 120_000);
+  if (side === "ours") {
+    const j = await one("ours");
+    if (typeof j === "string") return failed("silly", j);
+    return { ok: true, value: num(j.req_per_s), impl: "silly http.get", detail: { gen_cpu: num(j.cpu) } };
+  }
+  const node = await one("node");
+  const fetched = await one("fetch");
+  if (typeof node === "string") return failed("node:http", node);
+  if (typeof fetched === "string") return failed("fetch", fetched);
+  const faster = num(node.req_per_s) >= num(fetched.req_per_s) ? "node:http Agent" : "fetch";
+  return {
+    ok: true,
+    value: Math.max(num(node.req_per_s), num(fetched.req_per_s)),
+    impl: faster,
+    detail: { node_req_per_s: num(node.req_per_s), fetch_req_per_s: num(fetched.req_per_s), node_cpu: num(node.cpu), fetch_cpu: num(fetched.cpu) },
+  };
+}
+
+function run(s: Scenario, srv: Server, ctx: Context, side: Side): Promise<Sample> {
   switch (s.load.kind) {
     case "ws":
       return wsEcho(s.load, srv, ctx);
@@ -190,19 +216,23 @@ function run(s: Scenario, srv: Server, ctx: Context): Promise<Sample> {
       return idle(s.load, srv, ctx);
     case "http":
       return hello(s.load, srv, ctx);
+    case "client":
+      return client(s.load, srv, ctx, side);
   }
 }
 
 export async function measure(s: Scenario, side: Side, ctx: Context): Promise<Sample> {
-  const kind = s.load.kind === "http" ? "http" : "ws";
+  const kind = s.load.kind === "http" || s.load.kind === "client" ? "http" : "ws";
+  // Every client talks to the same server: ours.
+  const script = s.load.kind === "client" ? SERVER_SCRIPTS.http.ours : SERVER_SCRIPTS[kind][side];
   let srv: Server;
   try {
-    srv = await startServer(tsx(SERVER_SCRIPTS[kind][side]), place(ctx, 0), SERVER_START_MS);
+    srv = await startServer(tsx(script), place(ctx, 0), SERVER_START_MS);
   } catch (e) {
     return failed("", e instanceof Error ? e.message : String(e));
   }
   try {
-    const sample = await run(s, srv, ctx);
+    const sample = await run(s, srv, ctx, side);
     const death = srv.death();
     return death === undefined ? sample : failed(srv.impl, `${death}${sample.error ? `; ${sample.error}` : ""}`);
   } finally {

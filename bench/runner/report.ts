@@ -72,13 +72,17 @@ function detailText(s: SideSummary): string {
   const gen = pct(d.gen_cpu);
   const srv = pct(d.server_cpu);
   if (srv !== undefined) parts.push(`server CPU ${srv}`);
+  const redis = pct(d.redis_cpu);
+  if (redis !== undefined) parts.push(`Redis CPU ${redis}`);
   if (gen !== undefined) parts.push(`generator CPU ${gen}`);
   const other = pct(d.other_cpu);
   if (other !== undefined) parts.push(`other processes ${other}`);
   if (typeof d.p50_us === "number") parts.push(`p50 ${d.p50_us} us, p99 ${d.p99_us} us`);
   if (typeof d.mb_per_s === "number") parts.push(`${d.mb_per_s} MB/s`);
   if (typeof d.rss_before_kb === "number") parts.push(`RSS ${d.rss_before_kb} -> ${d.rss_after_kb} kB`);
+  if (typeof d.node_req_per_s === "number") parts.push(`node:http Agent ${fmt(d.node_req_per_s, "req/s")}, fetch ${fmt(d.fetch_req_per_s as number, "req/s")}`);
   if (typeof d.tool === "string") parts.push(`via ${d.tool}`);
+  if (typeof d.cpu_us_per_op === "number") parts.push(`client CPU ${d.cpu_us_per_op} us/op`);
   if (s.errors.length > 0) parts.push(`${s.errors.length} failed run(s)`);
   return parts.join("; ");
 }

@@ -23,13 +23,19 @@ export interface Hello {
   conns: number;
 }
 
+/** Sequential GETs over keep-alive: our client against the faster of node:http (keep-alive Agent) and fetch. */
+export interface Client {
+  kind: "client";
+  requests: number;
+}
+
 export interface Scenario {
   id: string;
   label: string;
   /** What the ours/peer figures measure. */
   unit: string;
   goal: Goal;
-  load: WsEcho | Idle | Hello;
+  load: WsEcho | Idle | Hello | Client;
 }
 
 export const SCENARIOS: readonly Scenario[] = [
@@ -75,11 +81,24 @@ export const SCENARIOS: readonly Scenario[] = [
     goal: { op: ">=", value: 1.2 },
     load: { kind: "http", conns: 50 },
   },
+  {
+    id: "client",
+    label: "HTTP client, 20,000 sequential GETs, keep-alive (peer: faster of node:http Agent, fetch)",
+    unit: "req/s",
+    goal: { op: ">=", value: 1.5 },
+    load: { kind: "client", requests: 20_000 },
+  },
 ];
 
 /** The in-process micro-benchmarks (bench/channel.ts), report only. */
 export const MICRO_ID = "micro";
 export const MICRO_ALIASES: readonly string[] = ["micro", "channel", "fork"];
+
+/** silly-store-redis vs node-redis and ioredis (bench/redis.ts), report only. */
+export const REDIS_ID = "redis";
+
+/** The chat on 2 processes + Redis vs ws + node-redis and vs itself on 1 process (bench/chat.ts). */
+export const CHAT_ID = "chat";
 
 export function met(goal: Goal, ratio: number): boolean {
   return goal.op === ">=" ? ratio >= goal.value : ratio <= goal.value;

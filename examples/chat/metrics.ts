@@ -22,6 +22,10 @@ export interface ChatMetrics {
   bytesout: Counter;
   /** Clients dropped because their unsent backlog grew too large. */
   dropped: Counter;
+  /** With Redis: publishes that went out (events, rosters, hellos, byes), that failed, and the other processes' received. */
+  relayed: Counter;
+  relayfailed: Counter;
+  relayin: Counter;
 }
 
 export function chatmetrics(): ChatMetrics {
@@ -33,8 +37,12 @@ export function chatmetrics(): ChatMetrics {
     messagesout: counter("chat_messages_sent_total", "WebSocket messages written to clients, one per recipient."),
     bytesout: counter("chat_sent_bytes_total", "Bytes of the WebSocket messages written to clients."),
     dropped: counter("chat_clients_dropped_total", "Clients dropped because they read too slowly."),
+    relayed: counter("chat_redis_published_total", "Publishes to the other chat processes through Redis (events, rosters, hellos, byes)."),
+    relayfailed: counter("chat_redis_publish_failures_total", "Publishes that Redis did not take."),
+    relayin: counter("chat_redis_received_total", "Publishes of the other chat processes received through Redis."),
   };
-  for (const metric of [m.sockets, m.messagesin, m.bytesin, m.messagesout, m.bytesout, m.dropped]) m.registry.register(metric);
+  const own = [m.sockets, m.messagesin, m.bytesin, m.messagesout, m.bytesout, m.dropped, m.relayed, m.relayfailed, m.relayin];
+  for (const metric of own) m.registry.register(metric);
   m.registry.register(sillycollector.new());
   m.registry.register(processcollector.new());
   return m;

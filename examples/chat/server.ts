@@ -1,36 +1,32 @@
 // A chat server: the seed's broadcast example grown into a small app.
 // GET / serves the page; /ws is the WebSocket; /metrics the Prometheus
-// metrics. Messages fan out through one channel and one broadcast task, as in
-// the seed; a client whose unsent backlog passes a bound is dropped instead
-// of slowing everyone down.
+// metrics. The room (room.ts) fans messages out; with a Redis URL, chat
+// servers on other ports or machines share it (relay.ts). The protocol is
+// described in README.md and coded in protocol.ts.
 import { readFileSync } from "node:fs";
 import http from "silly-net-http";
 import type { Server, ServerStream } from "silly-net-http";
 import websocket from "silly-net-websocket";
-import type { Socket } from "silly-net-websocket";
-import channel from "silly-sync-channel";
-import task from "silly/task";
 import logger from "silly/logger";
 import prometheus from "silly-metrics/prometheus";
 import { chatmetrics } from "./metrics.js";
 import type { ChatMetrics } from "./metrics.js";
+import { SUBPROTOCOL, parseframe, queryname } from "./protocol.js";
+import { Room } from "./room.js";
+import { RedisRelay } from "./relay.js";
+
+export type { Event } from "./protocol.js";
 
 const page = readFileSync(new URL("./index.html", import.meta.url));
 
-/** A client is dropped once this many bytes wait unsent on its connection. */
+/** A client is dropped once this many bytes wait unsent on its connection after a flush. */
 export const MAX_BACKLOG = 1024 * 1024;
 
-export interface Event {
-  type: "message" | "join" | "leave" | "presence";
-  name?: string;
-  text?: string;
-  online?: string[];
-  at?: number;
-}
-
-interface Client {
-  name: string;
-  sock: Socket;
+export interface ChatOptions {
+  /** `redis://host:port`: share the room with the chat servers using the same Redis. Without it, one process. */
+  redis?: string;
+  /** With Redis: how often this process announces its users, in ms (default 1000). */
+  heartbeat?: number;
 }
 
 export interface Chat {
@@ -42,77 +38,47 @@ export interface Chat {
   stop(): Promise<void>;
 }
 
-export async function startchat(addr: string): Promise<[Chat, undefined] | [undefined, string]> {
-  const clients = new Set<Client>();
-  const broadcast = channel.new<string>();
+export async function startchat(addr: string, opts: ChatOptions = {}): Promise<[Chat, undefined] | [undefined, string]> {
   const metrics = chatmetrics();
   const servemetrics = prometheus.handler(metrics.registry);
+  const room = new Room(metrics, MAX_BACKLOG);
+  const relay = opts.redis === undefined ? undefined : new RedisRelay(opts.redis, room, metrics, opts.heartbeat ?? 1000);
   let guests = 0;
-
-  const online = (): string[] => [...clients].map((c) => c.name);
-  const publish = (e: Event): void => {
-    broadcast.send(JSON.stringify(e));
+  /** guest-N: numbered by Redis across processes; by this process alone without it (or while Redis is down, then marked as ours). */
+  const guestname = async (): Promise<string> => {
+    if (relay === undefined) return `guest-${++guests}`;
+    const n = await relay.guestnumber();
+    return n !== undefined ? `guest-${n}` : `guest-${relay.origin.slice(0, 4)}-${++guests}`;
   };
-
-  const drop = (c: Client, why: string): void => {
-    if (!clients.delete(c)) return;
-    logger.warn("chat: dropping %s (%s): %s", c.name, c.sock.conn.remoteaddr, why);
-    metrics.dropped.inc();
-    void c.sock.close(1008, why);
-    publish({ type: "leave", name: c.name });
-    publish({ type: "presence", online: online() });
-  };
-
-  // The broadcast task: one receiver, never awaits a single client.
-  task.fork(async () => {
-    for (;;) {
-      const [msg, err] = await broadcast.recv();
-      if (msg === undefined) {
-        logger.debug("chat: broadcast ends: %s", err);
-        return;
-      }
-      const size = Buffer.byteLength(msg);
-      for (const c of clients) {
-        if (c.sock.conn.unsentbytes() > MAX_BACKLOG) drop(c, "too slow");
-        else {
-          void c.sock.write(msg, "text");
-          metrics.messagesout.inc();
-          metrics.bytesout.add(size);
-        }
-      }
-    }
-  });
 
   const session = async (stream: ServerStream): Promise<void> => {
-    const [sock, err] = await websocket.upgrade(stream);
+    let v2 = false; // the client asked for the JSON commands
+    const [sock, err] = await websocket.upgrade(stream, {
+      protocol: (offered) => ((v2 = offered.includes(SUBPROTOCOL)) ? SUBPROTOCOL : undefined),
+    });
     if (sock === undefined) {
       logger.warn("chat: upgrade failed from %s: %s", stream.remoteaddr, err);
       return;
     }
-    const wanted = String(stream.query["name"] ?? "").trim().slice(0, 32);
-    const c: Client = { name: wanted !== "" ? wanted : `guest-${++guests}`, sock };
-    clients.add(c);
+    const wanted = queryname(String(stream.query["name"] ?? ""));
+    const c = room.enter(sock, wanted !== "" ? wanted : await guestname(), v2);
     metrics.sockets.inc();
     logger.info("chat: %s joined from %s", c.name, sock.conn.remoteaddr);
-    publish({ type: "join", name: c.name });
-    publish({ type: "presence", online: online() });
     for (;;) {
       const [data, typ] = await sock.read();
       if (data === undefined || typ === "close") break;
       if (typ === "text") {
         metrics.messagesin.inc();
         metrics.bytesin.add(Buffer.byteLength(data));
-        const text = data.trim().slice(0, 2000);
-        if (text !== "") publish({ type: "message", name: c.name, text, at: Date.now() });
+        const cmd = parseframe(data, v2);
+        if (cmd.type === "message") room.say(c, cmd.text);
+        else if (cmd.type === "name") room.rename(c, cmd.name);
+        else if (cmd.type === "error") room.tell(c, { type: "error", text: cmd.text });
       } else if (typ === "ping") {
         void sock.write(data, "pong");
       }
     }
-    if (clients.delete(c)) {
-      logger.info("chat: %s left", c.name);
-      publish({ type: "leave", name: c.name });
-      publish({ type: "presence", online: online() });
-    }
+    if (room.leave(c)) logger.info("chat: %s left", c.name);
     metrics.sockets.dec();
     await sock.close();
   };
@@ -133,14 +99,14 @@ export async function startchat(addr: string): Promise<[Chat, undefined] | [unde
       }
     },
   });
-  if (server === undefined) return [undefined, err];
+  if (server === undefined) {
+    await Promise.all([room.close(), relay?.stop()]);
+    return [undefined, err];
+  }
 
   const stop = async (): Promise<void> => {
     server.close();
-    const closing = [...clients].map((c) => c.sock.close(1001, "server shutting down"));
-    clients.clear();
-    broadcast.close("server stopped");
-    await Promise.all(closing);
+    await Promise.all([room.close(), relay?.stop()]);
   };
   return [{ server, addr: server.addr, metrics, stop }, undefined];
 }

@@ -5,10 +5,10 @@ import tls from "silly/net/tls";
 import { direct } from "silly/net/protocol";
 import type { CertConf } from "silly/net/tls";
 import { DEFAULT_LIMITS, DEFAULT_TIMEOUTS } from "./types.js";
-import type { Limits, Timeouts } from "./types.js";
+import type { Limits, ServerStream, Timeouts } from "./types.js";
+import type { ServerConf } from "./serve.js";
 import { Session } from "./h1/server.js";
-import { serveh2 } from "./h2/server.js";
-import type { ServerConf, ServerStream } from "./stream.js";
+import { H2SERVER, serveh2 } from "./h2/server.js";
 
 export interface ListenConf {
   /** "127.0.0.1:8080", ":8080" (every interface), "[::1]:8080"; port 0 picks a free port. */
@@ -19,7 +19,7 @@ export interface ListenConf {
   tls?: boolean;
   /** Certificates for HTTPS (PEM); with several, the client's SNI name picks one, the first is the default. */
   certs?: readonly CertConf[];
-  /** ALPN protocols to offer over TLS. Default ["http/1.1"]. */
+  /** ALPN protocols to offer over TLS. Default ["http/1.1"]. "h2" is left out on a Node without HTTP/2 server support. */
   alpnprotos?: readonly string[];
   /** Listen queue length. */
   backlog?: number;
@@ -27,6 +27,8 @@ export interface ListenConf {
   limits?: Partial<Limits>;
   /** Time limits in ms; any left out keep their default. */
   timeouts?: Partial<Timeouts>;
+  /** Announce extended CONNECT (RFC 8441) to HTTP/2 clients, for protocols such as WebSocket over HTTP/2. Default false. */
+  extendedconnect?: boolean;
 }
 
 export type ListenResult = [Server, undefined] | [undefined, string];
@@ -34,22 +36,24 @@ export type CloseResult = [true, undefined] | [false, string];
 
 /** A listening HTTP server. */
 export class Server {
-  private closed = false;
+  #closed = false;
+  readonly #listener: Listener;
+  readonly #conf: ServerConf;
 
   /** @internal */
-  constructor(
-    private readonly listener: Listener,
-    private readonly conf: ServerConf,
-  ) {}
+  constructor(listener: Listener, conf: ServerConf) {
+    this.#listener = listener;
+    this.#conf = conf;
+  }
 
   /** The bound "ip:port". */
   get addr(): string {
-    return this.listener.addr;
+    return this.#listener.addr;
   }
 
   /** The bound port (the one picked, when the address said port 0). */
   get port(): number {
-    return this.listener.port;
+    return this.#listener.port;
   }
 
   /**
@@ -58,11 +62,11 @@ export class Server {
    * connections close; upgraded connections are not touched.
    */
   close(): CloseResult {
-    if (this.closed) return [false, "server.close: the server is already closed"];
-    this.closed = true;
-    this.conf.closing = true;
-    this.listener.close();
-    for (const s of this.conf.sessions) s.closeidle();
+    if (this.#closed) return [false, "server.close: the server is already closed"];
+    this.#closed = true;
+    this.#conf.closing = true;
+    this.#listener.close();
+    for (const s of this.#conf.sessions) s.closeidle();
     return [true, undefined];
   }
 }
@@ -98,6 +102,7 @@ export function listen(conf: ListenConf): Promise<ListenResult> {
     timeouts: merge(DEFAULT_TIMEOUTS, conf.timeouts, "timeouts"),
     sessions: new Set(),
     closing: false,
+    extendedconnect: conf.extendedconnect === true,
   };
   // Called directly on the accepting turn (no task per connection): it only
   // sets up the session, whose requests each run in a task of their own.
@@ -111,14 +116,10 @@ export function listen(conf: ListenConf): Promise<ListenResult> {
     else if (proto === "h2") serveh2(conn, sc);
     else conn.close(); // offered through alpnprotos, but not spoken here
   });
+  let alpnprotos = conf.alpnprotos ?? ["http/1.1"];
+  if (!H2SERVER) alpnprotos = alpnprotos.filter((p) => p !== "h2");
   const bound = secure
-    ? tls.listen({
-        addr: conf.addr,
-        certs: conf.certs!,
-        alpnprotos: conf.alpnprotos ?? ["http/1.1"],
-        backlog: conf.backlog,
-        accept,
-      })
+    ? tls.listen({ addr: conf.addr, certs: conf.certs!, alpnprotos, backlog: conf.backlog, accept })
     : tcp.listen({ addr: conf.addr, backlog: conf.backlog, accept });
   return bound.then((r): ListenResult => (r[0] === undefined ? [undefined, r[1]] : [new Server(r[0], sc), undefined]));
 }

@@ -22,9 +22,12 @@ export function queryof(t: { rawquery: string; query: Record<string, string> | u
   return t.query ?? parsequery(t.rawquery)!;
 }
 
+/** scheme "://" at the start of an absolute-form target (RFC 3986 3.1). */
+const SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//;
+
 /**
  * Split and decode a request-target: origin-form ("/a/b?x=1"), absolute-form
- * ("http://host/a?x=1", the path part is used), authority-form for CONNECT
+ * ("http://host/a?x=1" or any scheme with an authority: the path part is used), authority-form for CONNECT
  * ("host:443", kept as the path) and "*" for OPTIONS. Returns an error
  * message for anything else or for bad percent-encoding.
  */
@@ -33,10 +36,9 @@ export function parsetarget(method: string, target: string): Target | string {
   if (target.charCodeAt(0) !== 47 /* / */) {
     if (method === "CONNECT") return { rawpath: target, rawquery: "", path: target, query: undefined };
     if (target === "*" && method === "OPTIONS") return { rawpath: "*", rawquery: "", path: "*", query: undefined };
-    const scheme = target.slice(0, 8).toLowerCase();
-    if (scheme.startsWith("http://")) start = 7;
-    else if (scheme.startsWith("https://")) start = 8;
-    else return `invalid request-target ${JSON.stringify(target.slice(0, 80))}`;
+    const scheme = SCHEME.exec(target);
+    if (scheme === null) return `invalid request-target ${JSON.stringify(target.slice(0, 80))}`;
+    start = scheme[0].length;
     const slash = target.indexOf("/", start);
     const qmark = target.indexOf("?", start);
     if (slash < 0 || (qmark >= 0 && qmark < slash)) {

@@ -185,10 +185,6 @@ export class Socket {
     void this.#tx.write(this.#io, frames);
   }
 
-  /** @internal */
-  closewrite(): void {
-    this.#tx.closewrite(this.#io);
-  }
 
   /** @internal */
   pause(): void {
@@ -206,6 +202,17 @@ export class Socket {
   closetransport(abort: boolean): void {
     if (abort) this.#tx.abort(this.#io);
     else this.#tx.close(this.#io);
+    this.#closed();
+  }
+
+  /** @internal */
+  linger(ms: number, bytes: number): void {
+    this.#tx.linger(this.#io, ms, bytes);
+    this.#closed();
+  }
+
+  /** The transport is closed: close() calls resolve. */
+  #closed(): void {
     const cs = this.#closers;
     this.#closers = undefined;
     if (cs !== undefined) for (const c of cs) c();

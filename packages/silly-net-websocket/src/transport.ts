@@ -4,7 +4,7 @@
 // its own: one object serves every socket of its kind, and each call names
 // the stream (`io`).
 import type { Conn, WriteResult } from "silly/net/tcp";
-import { abort, closewrite, flowing, takeover, writeinto } from "silly/net/protocol";
+import { abort, flowing, linger, takeover, writeinto } from "silly/net/protocol";
 import type { Consumer, Encoder } from "silly/net/protocol";
 
 export interface Transport<T> {
@@ -21,8 +21,12 @@ export interface Transport<T> {
    * return undefined to have them sent with write().
    */
   writeinto<A, B>(io: T, n: number, encode: Encoder<A, B>, a: A, b: B): Promise<WriteResult> | undefined;
-  /** End the sending side after the queued bytes (EOF to the peer); keep receiving. */
-  closewrite(io: T): void;
+  /**
+   * Close after the queued bytes, ending our side at once but reading and
+   * dropping what the peer still sends until its EOF, `ms` or `bytes` (see
+   * protocol.linger). The consumer ends at once.
+   */
+  linger(io: T, ms: number, bytes: number): void;
   /** Close after the queued bytes are sent. */
   close(io: T): void;
   /** Drop the stream now, queued bytes and all. */
@@ -36,7 +40,7 @@ export const conntransport: Transport<Conn> = {
   flowing,
   write: (conn, data) => conn.write(data),
   writeinto,
-  closewrite,
+  linger,
   close: (conn) => void conn.close(),
   abort,
 };

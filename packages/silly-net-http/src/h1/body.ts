@@ -4,14 +4,15 @@
 import { EOF, TIMEDOUT } from "silly/errno";
 import type { Conn } from "silly/net/tcp";
 import type { Header, ReadResult, ReadAllResult } from "../types.js";
-import { CHUNKED, FIXED, UNTILCLOSE, newheader, parsefields } from "./parse.js";
+import { CHUNKED, FIXED, UNTILCLOSE } from "./parse.js";
+import { parsefields } from "../fields.js";
 import type { Framing } from "./parse.js";
 import { MAXCHUNKLINE, parsechunksize } from "./chunked.js";
-import { FAIL_NONE, FAIL_TIMEOUT } from "./wire.js";
+import { FAIL_IDLE, FAIL_NONE, FAIL_TIMEOUT } from "./wire.js";
 import type { Wire, WireOwner } from "./wire.js";
+import { EOFRESULT } from "../results.js";
 
 const CRLF = Buffer.from("\r\n");
-const EOFRESULT: ReadResult = Object.freeze([undefined, EOF]) as unknown as ReadResult;
 
 /** Status a server answers for a body error (0: none, the transport failed). */
 export type BodyStatus = 0 | 400 | 408 | 413;
@@ -222,28 +223,27 @@ export class BodyReader {
 
   private linefailed(err: string, what: string): [undefined, string] {
     const f = this.wire.fail;
-    if (f === FAIL_TIMEOUT) return this.fail(408, `http: timed out reading the ${what}`);
+    if (f === FAIL_TIMEOUT || f === FAIL_IDLE) return this.fail(408, `http: timed out reading the ${what}`);
     if (f !== FAIL_NONE) return this.fail(400, `http: ${what} too long`);
     return this.transport(err);
   }
 
   /** After the last chunk: trailer lines up to the empty line. */
   private async readtrailer(): Promise<ReadResult> {
-    let block = "";
+    const lines: Buffer[] = [];
+    let size = 0;
     const timeout = this.conf.timeout;
     for (;;) {
-      const budget = this.conf.headerbytes - block.length;
+      const budget = this.conf.headerbytes - size;
       const [line, err] = await this.wire.until(CRLF, budget, timeout, timeout, false, this.owner);
       if (line === undefined) return this.linefailed(err, "trailer section");
       if (line.length > budget) return this.fail(400, "http: trailer section too large");
-      block += line.toString("latin1");
+      lines.push(line);
+      size += line.length;
       if (line.length === 2) break;
     }
-    const trailer = newheader();
-    if (block.length > 2) {
-      const n = parsefields(block, 0, trailer, this.conf.headercount);
-      if (typeof n === "string") return this.fail(400, `http: bad trailer: ${n}`);
-    }
+    const trailer = parsefields(lines.length === 1 ? lines[0]! : Buffer.concat(lines, size), 0, this.conf.headercount);
+    if (typeof trailer === "string") return this.fail(400, `http: bad trailer: ${trailer}`);
     this.trailer = trailer;
     this.done = true;
     return EOFRESULT;

@@ -1,106 +1,114 @@
-// The HTTP/1.1 client: one connection per request (no pooling). request()
-// connects and returns a ClientStream; get() and post() run a whole exchange.
-import { EOF, RESOLVE, TLS } from "silly/errno";
-import tcp from "silly/net/tcp";
+// The HTTP/1.1 side of the client: one request and its response on one
+// connection. The connection goes back to its origin's pool once both are
+// complete and the server keeps it open; a request that was sent whole on
+// a kept-alive connection the server had already closed is sent again on a
+// fresh one when that is safe (an idempotent method, nothing received).
+import { EOF } from "silly/errno";
 import type { Conn } from "silly/net/tcp";
-import tls from "silly/net/tls";
-import type { Pem } from "silly/net/tls";
-import type { Body, Header, HeaderInput, ReadAllResult, ReadResult, WriteResult } from "../types.js";
-import { CHUNKED, FIXED, NOBODY, parseresponse, responseframing } from "./parse.js";
+import { flush } from "silly/net/protocol";
+import type { Body, ClientStream, Header, HeaderInput, ReadAllResult, ReadHeaderResult, ReadResult, ResponseHead, WriteResult } from "../types.js";
+import { hastoken } from "../fields.js";
+import { bodylength, checkbody, checktrailer } from "../outgoing.js";
+import { Decoder, decodable } from "../decode.js";
+import { OK, collect } from "../results.js";
+import { CHUNKED, FIXED, NOBODY, UNTILCLOSE, parseresponse, responseframing } from "./parse.js";
 import type { Framing } from "./parse.js";
-import { bodylength, chunksize, newscan, scanheaders } from "./head.js";
-import type { Scan } from "./head.js";
-import { LASTCHUNK } from "./chunked.js";
+import { chunksize, lastchunk } from "./head.js";
 import { BodyReader } from "./body.js";
 import { FAIL_IDLE, FAIL_TIMEOUT, FAIL_TOOLARGE, Wire } from "./wire.js";
 
-export interface RequestOptions {
-  /** Ms allowed for connecting (TCP and TLS), and for each wait on the response. Default 60 s. */
-  timeout?: number;
-  /** Extra trust anchors (PEM) for https, e.g. a test CA. */
-  ca?: Pem | readonly Pem[];
-  /** The TLS name to send (SNI) and to check the certificate against. Default: the URL's host. */
-  hostname?: string;
-  /** Check the server's certificate (default true). */
-  verify?: boolean;
-  /** ALPN protocols to offer over TLS. Default ["http/1.1"]. */
-  alpnprotos?: readonly string[];
-  /** Bounds on the response: head bytes (default 64 KiB), header count (100), body bytes (64 MiB). */
-  limits?: { headerbytes?: number; headercount?: number; body?: number };
-}
-
-/** The status and header fields of a response. */
-export interface ResponseHead {
-  status: number;
-  header: Header;
-}
-
-/** A whole response, from get() and post(). */
-export interface Response {
-  status: number;
-  header: Header;
-  body: Buffer;
-}
-
-export type RequestResult = [ClientStream, undefined] | [undefined, string];
-export type ReadHeaderResult = [ResponseHead, undefined] | [undefined, string];
-export type FetchResult = [Response, undefined] | [undefined, string];
-
 const CRLFCRLF = Buffer.from("\r\n\r\n");
-const DEFAULT_TIMEOUT = 60_000;
 const MAXINTERIM = 16;
 /** Methods that define no request content: no Content-Length: 0 when they are sent without a body. */
 const BODYLESS = new Set(["GET", "HEAD", "DELETE", "OPTIONS", "TRACE", "CONNECT"]);
+/** Methods a request may be repeated with (RFC 9110 9.2.2). */
+export const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"]);
 
 // Request states.
 const HEAD = 0; // head not sent yet
 const SENDING = 1; // body under way
 const SENT = 2; // request complete
+const TUNNEL = 3; // a 2xx answered CONNECT: writes go to the tunnel as they are
 
-interface Conf {
+/** A connection that speaks HTTP/1.1, with the Wire that bounds its reads. */
+export interface Link {
+  conn: Conn;
+  wire: Wire;
+}
+
+export function newlink(conn: Conn): Link {
+  return { conn, wire: new Wire(conn) };
+}
+
+/** What a client stream needs of its client. */
+export interface ClientConf {
   timeout: number;
   headerbytes: number;
   headercount: number;
   body: number;
+  decompress: boolean;
 }
 
-/**
- * A request in flight. The request head is held back until the first
- * write() or closewrite(), so closewrite(body) sends a Content-Length and a
- * bodyless request sends no body framing at all.
- */
-export class ClientStream {
-  /** The connection; after a 101 answer it is the caller's (close() leaves it open). */
-  readonly conn: Conn;
+/** Where a stream's connection goes when it is done, and where a fresh one comes from. */
+export interface Home {
+  /** The link can carry another request: keep it for `idlems` (it is closed if it cannot be kept). */
+  keep(link: Link, idlems: number): void;
+  /** A fresh connection to the same origin, for a request to be sent again. */
+  redial(): Promise<[Link, undefined] | [undefined, string]>;
+}
+
+/** How long a kept-alive connection may wait: ours, or less when the server's Keep-Alive field says timeout=N. */
+function keepalivems(v: string | undefined, ours: number): number {
+  if (v === undefined) return ours;
+  const m = /(?:^|[,;\s])timeout\s*=\s*(\d+)/i.exec(v);
+  if (m === null) return ours;
+  // A second less than the server says: its close and our next request must not cross.
+  return Math.min(ours, Number(m[1]) * 1000 - 1000);
+}
+
+export class H1Client implements ClientStream {
   readonly method: string;
   readonly version = "HTTP/1.1";
-  /** The response status, once readheader() succeeded. */
   status: number | undefined = undefined;
-  /** The response header fields, once readheader() succeeded. */
   header: Header | undefined = undefined;
 
-  private readonly wire: Wire;
-  private readonly conf: Conf;
+  private link: Link;
+  private reused: boolean;
+  private readonly home: Home | undefined; // undefined: the connection is not kept
+  private readonly conf: ClientConf;
   private readonly head: string; // request line, host, fields; framing still to add
   private readonly hlength: number;
   private readonly hchunked: boolean;
+  private readonly idlems: number;
+  private keepconn: boolean; // the request lets the connection stay open
   private state = HEAD;
   private framing: Framing = NOBODY;
   private left = 0;
+  private replay: Body[] | undefined = undefined; // the whole request, when it went out in one write
   private reader: BodyReader | undefined = undefined;
+  private decoder: Decoder | undefined = undefined;
   private res: ResponseHead | undefined = undefined;
   private upgraded = false;
   private closed = false;
+  private released = false;
 
   /** @internal */
-  constructor(conn: Conn, method: string, head: string, hlength: number, hchunked: boolean, conf: Conf) {
-    this.conn = conn;
+  constructor(link: Link, reused: boolean, home: Home | undefined, idlems: number, method: string, head: string, hlength: number, hchunked: boolean, keep: boolean, conf: ClientConf) {
+    this.link = link;
+    this.reused = reused;
+    this.home = home;
+    this.idlems = idlems;
     this.method = method;
     this.head = head;
     this.hlength = hlength;
     this.hchunked = hchunked;
+    this.keepconn = keep;
     this.conf = conf;
-    this.wire = new Wire(conn);
+  }
+
+  /** The connection; after a 101 it is the caller's. */
+  get conn(): Conn {
+    return this.link.conn;
   }
 
   /** Trailer fields of a chunked response, once its body has been read to the end. */
@@ -108,13 +116,13 @@ export class ClientStream {
     return this.reader?.trailer;
   }
 
-  private sendhead(len: number): string {
+  private sendhead(len: number, trailers: boolean): string {
     let fields: string;
     if (this.hlength >= 0) {
       fields = `Content-Length: ${this.hlength}\r\n`;
       this.framing = FIXED;
       this.left = this.hlength;
-    } else if (len >= 0 && !this.hchunked) {
+    } else if (len >= 0 && !this.hchunked && !trailers) {
       fields = len > 0 || !BODYLESS.has(this.method) ? `Content-Length: ${len}\r\n` : "";
       this.framing = FIXED;
       this.left = len;
@@ -128,16 +136,17 @@ export class ClientStream {
   /** Send a piece of the request body (the head first, chunked unless a content-length was given). */
   write(data: Body): Promise<WriteResult> {
     checkbody(data, "stream.write");
+    if (this.state === TUNNEL) return this.conn.write(data);
     let head = "";
     if (this.state === HEAD) {
-      head = this.sendhead(-1);
+      head = this.sendhead(-1, false);
       this.state = SENDING;
     } else if (this.state !== SENDING) {
       return Promise.resolve([false, "stream.write: the request is already complete"]);
     }
     const len = bodylength(data);
     if (this.framing === CHUNKED) {
-      if (len === 0) return head === "" ? Promise.resolve([true, undefined]) : this.conn.write(head);
+      if (len === 0) return head === "" ? Promise.resolve(OK) : this.conn.write(head);
       return this.conn.write(head === "" ? [chunksize(len), data, "\r\n"] : [head, chunksize(len), data, "\r\n"]);
     }
     if (len > this.left) {
@@ -150,32 +159,40 @@ export class ClientStream {
   }
 
   /**
-   * Finish the request with `body` as its last piece. With nothing sent
-   * before, the head goes out with Content-Length (none at all for a
-   * bodyless GET), head and body in one write.
+   * Finish the request with `body` as its last piece and `trailer` fields
+   * after it (chunked framing only). With nothing sent before, the head goes
+   * out with Content-Length (none at all for a bodyless GET), head and body
+   * in one write.
    */
-  closewrite(body?: Body): Promise<WriteResult> {
+  closewrite(body?: Body, trailer?: HeaderInput): Promise<WriteResult> {
     if (body !== undefined) checkbody(body, "stream.closewrite");
+    const t = trailer === undefined ? undefined : checktrailer(trailer, "stream.closewrite");
     const len = body === undefined ? 0 : bodylength(body);
+    if (this.state === TUNNEL) return len === 0 ? Promise.resolve(OK) : this.conn.write(body!);
     if (this.state === HEAD) {
-      const head = this.sendhead(len);
+      const head = this.sendhead(len, t !== undefined && t.length > 0);
       if (this.framing === FIXED && len !== this.left) {
         throw new RangeError(`stream.closewrite: ${len} bytes, but the content-length is ${this.left}`);
       }
       this.state = SENT;
       this.left = 0;
-      if (len === 0) return this.conn.write(head);
-      return this.conn.write(typeof body === "string" ? head + body : [head, body!]);
+      let out: Body[];
+      if (this.framing === CHUNKED) out = len === 0 ? [head + lastchunk(t)] : [head + chunksize(len), body!, `\r\n${lastchunk(t)}`];
+      else out = len === 0 ? [head] : [head, body!];
+      this.replay = out;
+      const sent = this.conn.write(out.length === 1 ? head : out.length === 2 && typeof body === "string" ? head + body : out);
+      flush(this.conn); // the request is whole and the answer is awaited: on its way now
+      return sent;
     }
     if (this.state !== SENDING) {
-      if (len === 0) return Promise.resolve([true, undefined]);
+      if (len === 0) return Promise.resolve(OK);
       return Promise.resolve([false, "stream.closewrite: the request is already complete"]);
     }
     this.state = SENT;
-    if (this.framing === CHUNKED) return this.conn.write(len === 0 ? LASTCHUNK : [chunksize(len), body!, "\r\n", LASTCHUNK]);
+    if (this.framing === CHUNKED) return this.conn.write(len === 0 ? lastchunk(t) : [chunksize(len), body!, `\r\n${lastchunk(t)}`]);
     if (len !== this.left) throw new RangeError(`stream.closewrite: ${len} bytes, but ${this.left} of the content-length are owed`);
     this.left = 0;
-    return len === 0 ? Promise.resolve([true, undefined]) : this.conn.write(body!);
+    return len === 0 ? Promise.resolve(OK) : this.conn.write(body!);
   }
 
   /**
@@ -187,17 +204,46 @@ export class ClientStream {
     if (this.closed) return [undefined, "stream.readheader: the stream is closed"];
     if (this.state === HEAD) {
       const [, err] = await this.closewrite();
-      if (err !== undefined) return [undefined, `http: sending the request failed: ${err}`];
+      if (err !== undefined && !this.mayretry()) return [undefined, `http: sending the request failed: ${err}`];
     }
+    for (;;) {
+      const r = await this.readresponse();
+      if (r[0] !== undefined) return r;
+      if (r[2] !== true || !this.mayretry()) return [undefined, r[1]];
+      // The kept-alive connection had been closed by the server: once more on a fresh one.
+      this.reused = false;
+      this.link.wire.detach();
+      this.link.conn.close();
+      const [link, err] = await this.home!.redial();
+      if (link === undefined) return [undefined, err];
+      this.link = link;
+      const [, werr] = await this.conn.write(this.replay!);
+      if (werr !== undefined) return [undefined, `http: sending the request failed: ${werr}`];
+    }
+  }
+
+  /**
+   * May the request go out again on a fresh connection? Only when it went
+   * out whole on a reused one and its method is idempotent (and, as
+   * readresponse tells, nothing of a response came back).
+   */
+  private mayretry(): boolean {
+    return this.reused && this.home !== undefined && this.replay !== undefined && IDEMPOTENT.has(this.method);
+  }
+
+  /** The response head, or an error; `true` third when the connection ended with nothing received. */
+  private async readresponse(): Promise<[ResponseHead, undefined] | [undefined, string, boolean?]> {
     const { timeout, headerbytes, headercount } = this.conf;
+    const wire = this.link.wire;
     for (let i = 0; i < MAXINTERIM; i++) {
-      const [head, err] = await this.wire.until(CRLFCRLF, headerbytes, timeout, timeout, false, undefined);
+      const [head, err, partial] = await wire.until(CRLFCRLF, headerbytes, timeout, timeout, false, undefined);
       if (head === undefined) {
-        const f = this.wire.fail;
+        const f = wire.fail;
         if (f === FAIL_TIMEOUT || f === FAIL_IDLE) return [undefined, `http: timed out after ${timeout} ms waiting for the response`];
         if (f === FAIL_TOOLARGE) return [undefined, "http: response head too large"];
-        if (err === EOF) return [undefined, "http: connection closed before a response arrived"];
-        return [undefined, `http: reading the response failed: ${err}`];
+        const nothing = i === 0 && (partial === undefined || partial.length === 0);
+        if (err === EOF) return [undefined, "http: connection closed before a response arrived", nothing];
+        return [undefined, `http: reading the response failed: ${err}`, nothing];
       }
       if (head.length > headerbytes) return this.fail("http: response head too large");
       const res = parseresponse(head, headercount);
@@ -205,19 +251,34 @@ export class ClientStream {
       if (res.status < 200 && res.status !== 101) continue;
       let framing: Framing = NOBODY;
       let length = 0;
+      let limit = this.conf.body;
       if (res.status === 101) {
         this.upgraded = true;
-        this.wire.detach();
+        wire.detach();
+      } else if (this.method === "CONNECT" && res.status < 300) {
+        // A tunnel (RFC 9110 9.3.6): its bytes are the body both ways, until close().
+        this.state = TUNNEL;
+        framing = UNTILCLOSE;
+        limit = Infinity;
       } else {
         const fr = responseframing(this.method, res);
         if (typeof fr === "string") return this.fail(`http: malformed response: ${fr}`);
         [framing, length] = fr;
+        const c = res.header["connection"];
+        const keeps = res.minor === 1 ? !hastoken(c, "close") : hastoken(c, "keep-alive");
+        if (!keeps || framing === UNTILCLOSE) this.keepconn = false;
+        if (this.conf.decompress && framing !== NOBODY && decodable(res.header["content-encoding"])) {
+          this.decoder = new Decoder(res.header["content-encoding"]!, this.conf.body);
+          delete res.header["content-encoding"];
+          delete res.header["content-length"];
+        }
       }
-      const conf = { limit: this.conf.body, timeout, headerbytes, headercount };
-      this.reader = new BodyReader(this.conn, this.wire, framing, length, conf, undefined);
+      const conf = { limit, timeout, headerbytes, headercount };
+      this.reader = new BodyReader(this.conn, wire, framing, length, conf, undefined);
       this.status = res.status;
       this.header = res.header;
       this.res = { status: res.status, header: res.header };
+      if (framing === NOBODY) this.settle();
       return [this.res, undefined];
     }
     return this.fail("http: too many interim (1xx) responses");
@@ -228,13 +289,33 @@ export class ClientStream {
     return [undefined, err];
   }
 
-  /** The next piece of the response body, or `[undefined, errno.EOF]` after the last one. */
+  /** The response is complete: the connection goes home if both sides allow it. */
+  private settle(): void {
+    if (this.released || this.upgraded || this.closed || this.state === TUNNEL) return;
+    if (this.home === undefined || !this.keepconn || this.state !== SENT) return;
+    this.released = true;
+    this.home.keep(this.link, keepalivems(this.header?.["keep-alive"], this.idlems));
+  }
+
+  /** The reader's piece, or its end (which completes the response). */
+  private async piece(r: BodyReader): Promise<ReadResult> {
+    const res = await r.read();
+    if (res[0] === undefined && res[1] === EOF && r.finished) this.settle();
+    return res;
+  }
+
+  /** The next piece of the response body (decoded when asked), or `[undefined, errno.EOF]` after the last one. */
   async read(): Promise<ReadResult> {
     if (this.reader === undefined) {
       const [, err] = await this.readheader();
       if (err !== undefined) return [undefined, err];
     }
-    return this.reader!.read();
+    const r = this.reader!;
+    const d = this.decoder;
+    if (d === undefined) return this.piece(r);
+    const res = await d.read(() => this.piece(r));
+    if (res[0] === undefined && res[1] !== EOF) this.close();
+    return res;
   }
 
   /** The whole response body (reads the head first if needed). */
@@ -243,128 +324,21 @@ export class ClientStream {
       const [, err] = await this.readheader();
       if (err !== undefined) return [undefined, err];
     }
-    return this.reader!.readall();
+    if (this.decoder === undefined) {
+      const res = await this.reader!.readall();
+      if (res[0] !== undefined && this.reader!.finished) this.settle();
+      return res;
+    }
+    return collect(() => this.read());
   }
 
-  /** Close the connection, unless a 101 answer handed it to the caller. */
+  /** Done with the stream: the connection is kept for reuse if the exchange completed, else closed (not after a 101). */
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    if (this.upgraded) return;
-    this.wire.detach();
-    this.conn.close();
+    this.decoder?.close();
+    if (this.released || this.upgraded) return;
+    this.link.wire.detach();
+    this.link.conn.close();
   }
-}
-
-/**
- * Connect to the URL's host and prepare a request. Resolves to the stream
- * (nothing is sent until write/closewrite/readheader) or `[undefined, err]`
- * naming the cause (bad URL, DNS, connect, TLS, timeout).
- */
-export function request(method: string, url: string, headers?: HeaderInput, opts?: RequestOptions): Promise<RequestResult> {
-  // Argument checks throw here, synchronously (programmer errors); everything after is a value.
-  if (typeof method !== "string" || !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(method)) {
-    throw new TypeError(`http.request: invalid method ${JSON.stringify(method)}`);
-  }
-  if (typeof url !== "string") throw new TypeError("http.request: url must be a string");
-  const o = opts ?? {};
-  const timeout = o.timeout ?? DEFAULT_TIMEOUT;
-  if (typeof timeout !== "number" || !(timeout > 0)) throw new RangeError(`http.request: timeout must be a number of ms > 0, got ${String(timeout)}`);
-  if (o.limits !== undefined) {
-    for (const [k, v] of Object.entries(o.limits)) {
-      if (v !== undefined && (typeof v !== "number" || !(v > 0))) throw new RangeError(`http.request: limits.${k} must be a number > 0`);
-    }
-  }
-  const scan = newscan();
-  scanheaders(headers, false, scan, "http.request");
-  if (scan.chunked && scan.length >= 0) throw new TypeError("http.request: both content-length and transfer-encoding given");
-  return open(method, url, scan, o, timeout);
-}
-
-async function open(method: string, url: string, scan: Scan, o: RequestOptions, timeout: number): Promise<RequestResult> {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    return [undefined, `http.request: invalid URL ${JSON.stringify(url)}`];
-  }
-  const proto = u.protocol;
-  const secure = proto === "https:" || proto === "wss:";
-  if (!secure && proto !== "http:" && proto !== "ws:") {
-    return [undefined, `http.request: unsupported URL scheme ${JSON.stringify(proto)} (want http: or https:)`];
-  }
-  const port = u.port === "" ? (secure ? 443 : 80) : Number(u.port);
-  const addr = `${u.hostname}:${port}`;
-  const path = `${u.pathname === "" ? "/" : u.pathname}${u.search}`;
-  const connection = scan.connection ?? "close";
-  const head = `${method} ${path} HTTP/1.1\r\nHost: ${scan.host ?? u.host}\r\n${scan.lines}Connection: ${connection}\r\n`;
-  const [conn, err] = secure
-    ? await tls.connect(addr, {
-        hostname: o.hostname,
-        ca: o.ca,
-        verify: o.verify,
-        alpnprotos: o.alpnprotos ?? ["http/1.1"],
-        timeout,
-      })
-    : await tcp.connect(addr, { timeout });
-  if (conn === undefined) return [undefined, connecterror(u.hostname, addr, err)];
-  if (conn.alpnproto !== undefined && conn.alpnproto !== "http/1.1") {
-    conn.close();
-    return [undefined, `http.request: the server chose ALPN protocol ${conn.alpnproto}; only http/1.1 is spoken`];
-  }
-  const limits = o.limits ?? {};
-  const conf: Conf = {
-    timeout,
-    headerbytes: limits.headerbytes ?? 64 * 1024,
-    headercount: limits.headercount ?? 100,
-    body: limits.body ?? 64 * 1024 * 1024,
-  };
-  return [new ClientStream(conn, method, head, scan.length, scan.chunked, conf), undefined];
-}
-
-function connecterror(host: string, addr: string, err: string): string {
-  if (err === RESOLVE) return `http.request: cannot resolve ${host}: ${err}`;
-  if (err.startsWith(TLS)) return `http.request: TLS with ${addr} failed: ${err}`;
-  return `http.request: connect to ${addr} failed: ${err}`;
-}
-
-/** Send a request with `body` (or none) and read the whole response. */
-function exchange(method: string, url: string, headers: HeaderInput | undefined, body: Body | undefined, opts: RequestOptions | undefined): Promise<FetchResult> {
-  const started = request(method, url, headers, opts); // throws for bad arguments
-  return finishexchange(started, body);
-}
-
-async function finishexchange(started: Promise<RequestResult>, body: Body | undefined): Promise<FetchResult> {
-  const [s, err] = await started;
-  if (s === undefined) return [undefined, err];
-  try {
-    let werr: string | undefined;
-    try {
-      [, werr] = await s.closewrite(body);
-    } catch (e) {
-      return [undefined, (e as Error).message]; // a content-length that does not match the body
-    }
-    const [res, rerr] = await s.readheader();
-    if (res === undefined) return [undefined, werr !== undefined ? `http: sending the request failed: ${werr}` : rerr];
-    const [data, berr] = await s.readall();
-    if (data === undefined) return [undefined, berr];
-    return [{ status: res.status, header: res.header, body: data }, undefined];
-  } finally {
-    s.close();
-  }
-}
-
-/** GET `url`; resolves to `{ status, header, body }` or `[undefined, err]`. */
-export function get(url: string, headers?: HeaderInput, opts?: RequestOptions): Promise<FetchResult> {
-  return exchange("GET", url, headers, undefined, opts);
-}
-
-/** POST `body` to `url` (Content-Length is set); resolves like get(). */
-export function post(url: string, headers?: HeaderInput, body?: Body, opts?: RequestOptions): Promise<FetchResult> {
-  if (body !== undefined) checkbody(body, "http.post");
-  return exchange("POST", url, headers, body, opts);
-}
-
-function checkbody(b: unknown, who: string): void {
-  if (typeof b !== "string" && !(b instanceof Uint8Array)) throw new TypeError(`${who}: body must be a string or a Uint8Array`);
 }

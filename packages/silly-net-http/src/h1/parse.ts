@@ -1,30 +1,20 @@
 // HTTP/1.x head parsing: pure functions from the bytes of a head (request
 // line or status line, header lines, the empty line) to a parsed head or an
-// error. Strict by design (RFC 9112): bare CR or LF, obs-fold, control
-// characters, bad names, conflicting framing are all rejected.
+// error. Strict by design (RFC 9112): the field lines go through the one
+// scanner in fields.ts; conflicting framing is refused here.
 //
-// The head is decoded once as latin1 (one byte, one UTF-16 unit) and walked
-// with charCodeAt; no regular expressions on this path.
+// Heads are walked as bytes; only the values acted on become strings.
 import type { Header } from "../types.js";
+import { TCHAR, TOO_MANY, fieldspans, isname, newheader, parsefields, scanfields } from "../fields.js";
 
 const CR = 13;
 const LF = 10;
 const SP = 32;
 const HT = 9;
-const COLON = 58;
 
-/** token characters (RFC 9110 tchar). */
-export const TCHAR = new Uint8Array(256);
-/** field-value characters: HT, SP, VCHAR, obs-text. */
-export const FIELDCHAR = new Uint8Array(256);
 /** request-target characters: VCHAR only (no space, no controls, no obs-text). */
 const TARGETCHAR = new Uint8Array(256);
-for (let c = 0; c < 256; c++) {
-  const alnum = (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
-  TCHAR[c] = alnum || "!#$%&'*+-.^_`|~".includes(String.fromCharCode(c)) ? 1 : 0;
-  FIELDCHAR[c] = c === HT || (c >= 0x20 && c !== 0x7f) ? 1 : 0;
-  TARGETCHAR[c] = c > 0x20 && c < 0x7f ? 1 : 0;
-}
+for (let c = 0; c < 256; c++) TARGETCHAR[c] = c > 0x20 && c < 0x7f ? 1 : 0;
 
 /** A head that cannot be accepted: the status to answer and why. */
 export class HeadError {
@@ -74,117 +64,6 @@ export interface HeadLimits {
   headercount: number;
 }
 
-const TOO_MANY = "too many header fields";
-
-/**
- * Field names seen often. A name that matches one (ignoring case) becomes
- * that constant string: no lower-casing copy, and as a property key it is
- * already internalized.
- */
-const COMMON = [
-  "host", "connection", "keep-alive", "user-agent", "accept", "accept-encoding", "accept-language",
-  "accept-charset", "accept-ranges", "content-type", "content-length", "content-encoding", "content-language",
-  "content-range", "content-disposition", "transfer-encoding", "te", "trailer", "upgrade", "expect", "cookie",
-  "set-cookie", "referer", "origin", "authorization", "proxy-authorization", "cache-control", "pragma", "date",
-  "server", "location", "etag", "last-modified", "expires", "age", "vary", "via", "range", "if-match",
-  "if-none-match", "if-modified-since", "if-unmodified-since", "if-range", "x-forwarded-for",
-  "x-forwarded-proto", "x-forwarded-host", "x-real-ip", "x-requested-with", "dnt", "priority",
-  "sec-websocket-key", "sec-websocket-version", "sec-websocket-extensions", "sec-websocket-protocol",
-  "sec-websocket-accept", "sec-fetch-site", "sec-fetch-mode", "sec-fetch-dest", "sec-fetch-user",
-  "sec-ch-ua", "sec-ch-ua-mobile", "sec-ch-ua-platform", "upgrade-insecure-requests", "access-control-allow-origin",
-  "access-control-request-method", "access-control-request-headers", "strict-transport-security", "www-authenticate",
-  "x-content-type-options", "x-frame-options", "alt-svc", "link", "retry-after", "forwarded",
-];
-const BYLENGTH: string[][] = [];
-for (const n of COMMON) (BYLENGTH[n.length] ??= []).push(n);
-
-/** The lower-case name at s[start, start+len): a COMMON constant when it is one. */
-function fieldname(s: string, start: number, len: number): string {
-  const list = BYLENGTH[len];
-  if (list !== undefined) {
-    outer: for (let k = 0; k < list.length; k++) {
-      const cand = list[k]!;
-      for (let i = 0; i < len; i++) {
-        let c = s.charCodeAt(start + i);
-        if (c >= 65 && c <= 90) c += 32;
-        if (c !== cand.charCodeAt(i)) continue outer;
-      }
-      return cand;
-    }
-  }
-  return s.slice(start, start + len).toLowerCase();
-}
-
-/**
- * Parse header lines of `s` from `pos` through the empty line that ends it
- * (`s` must end with CRLF CRLF, or be exactly the final CRLF at pos). Fields
- * go into `header` (lower-case names, repeats joined). Returns the number of
- * fields, or an error message.
- */
-export function parsefields(s: string, pos: number, header: Header, maxcount: number): number | string {
-  let count = 0;
-  const end = s.length;
-  for (;;) {
-    let c = s.charCodeAt(pos);
-    if (c === CR) {
-      if (pos + 2 === end && s.charCodeAt(pos + 1) === LF) return count;
-      return "bare CR in header section";
-    }
-    if (c === SP || c === HT) return "obsolete line folding (a header line starting with whitespace)";
-    if (c === LF) return "bare LF in header section";
-    const ns = pos;
-    while (TCHAR[c] === 1) c = s.charCodeAt(++pos);
-    if (c !== COLON) {
-      if (pos === end) return "unterminated header section";
-      if (c === SP || c === HT) return "whitespace between a header name and its colon";
-      if (pos === ns) return "empty header name";
-      return "invalid character in header name";
-    }
-    if (pos === ns) return "empty header name";
-    const name = fieldname(s, ns, pos - ns);
-    pos++;
-    while ((c = s.charCodeAt(pos)) === SP || c === HT) pos++;
-    const vs = pos;
-    let ve = pos;
-    for (;;) {
-      if (c === CR) break;
-      if (FIELDCHAR[c] !== 1) {
-        if (c === LF) return "bare LF in header section";
-        if (pos >= end) return "unterminated header section";
-        return `control character in the value of header ${name}`;
-      }
-      if (c !== SP && c !== HT) ve = pos + 1;
-      c = s.charCodeAt(++pos);
-    }
-    if (s.charCodeAt(pos + 1) !== LF) return "bare CR in header section";
-    pos += 2;
-    if (++count > maxcount) return TOO_MANY;
-    const value = s.slice(vs, ve);
-    const prev = header[name];
-    if (prev === undefined) header[name] = value;
-    else header[name] = name === "set-cookie" ? `${prev}\n${value}` : `${prev}, ${value}`;
-  }
-}
-
-/**
- * Header objects: instances of a constructor whose prototype has no
- * prototype, so "constructor", "toString" or "__proto__" are plain names,
- * while V8 still keeps them as fast (non-dictionary) objects.
- */
-const HeaderBag = function HeaderBag(this: object): void {} as unknown as new () => Header;
-HeaderBag.prototype = Object.create(null) as object;
-
-/** A fresh, empty header object. */
-export function newheader(): Header {
-  return new HeaderBag();
-}
-
-/** Case-insensitive test: do the bytes at buf[at..] spell `lower` (a lower-case ASCII name)? */
-function isname(buf: Buffer, at: number, lower: string): boolean {
-  for (let i = 0; i < lower.length; i++) if ((buf[at + i]! | 0x20) !== lower.charCodeAt(i)) return false;
-  return true;
-}
-
 const METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH", "CONNECT", "TRACE"];
 
 /** The method in buf[start, end): a constant string for the standard ones. */
@@ -203,7 +82,7 @@ function methodname(buf: Buffer, start: number, end: number): string {
  * Parse a request head (request line through the final CRLF CRLF) and
  * check its framing and connection fields, working on the bytes: only the
  * target and the fields acted on become strings here; the header object is
- * built later by buildheader() if the handler asks for it. Returns the head
+ * built later by requestheader() if the handler asks for it. Returns the head
  * or a HeadError.
  */
 export function parserequest(buf: Buffer, limits: HeadLimits): RequestHead | HeadError {
@@ -239,8 +118,9 @@ export function parserequest(buf: Buffer, limits: HeadLimits): RequestHead | Hea
   if (major !== 1 || minor > 1) return new HeadError(505, `HTTP/${major}.${minor} is not supported`);
   pos += 2;
   const fields = pos;
-  // Header lines: validate every byte; pick out the fields acted on.
-  let count = 0;
+  const n = scanfields(buf, pos, limits.headercount);
+  if (typeof n === "string") return new HeadError(n === TOO_MANY ? 431 : 400, n);
+  // Pick out the fields acted on.
   let hosts = 0;
   let hostcomma = false;
   let cl: string | undefined;
@@ -248,38 +128,12 @@ export function parserequest(buf: Buffer, limits: HeadLimits): RequestHead | Hea
   let conn = 0;
   let upgrade = false;
   let expect: string | undefined;
-  for (;;) {
-    c = buf[pos]!;
-    if (c === CR) {
-      if (pos + 2 === end && buf[pos + 1] === LF) break;
-      return new HeadError(400, "bare CR in header section");
-    }
-    if (c === SP || c === HT) return new HeadError(400, "obsolete line folding (a header line starting with whitespace)");
-    if (c === LF) return new HeadError(400, "bare LF in header section");
-    const ns = pos;
-    while (TCHAR[c] === 1) c = buf[++pos]!;
-    if (c !== COLON) {
-      if (pos >= end) return new HeadError(400, "unterminated header section");
-      if (c === SP || c === HT) return new HeadError(400, "whitespace between a header name and its colon");
-      return new HeadError(400, pos === ns ? "empty header name" : "invalid character in header name");
-    }
-    const nlen = pos - ns;
-    if (nlen === 0) return new HeadError(400, "empty header name");
-    pos++;
-    while ((c = buf[pos]!) === SP || c === HT) pos++;
-    const vs = pos;
-    while (FIELDCHAR[c] === 1) c = buf[++pos]!;
-    if (c !== CR) {
-      if (c === LF) return new HeadError(400, "bare LF in header section");
-      if (pos >= end) return new HeadError(400, "unterminated header section");
-      return new HeadError(400, "control character in a header value");
-    }
-    let ve = pos;
-    while (ve > vs && ((c = buf[ve - 1]!) === SP || c === HT)) ve--;
-    if (buf[pos + 1] !== LF) return new HeadError(400, "bare CR in header section");
-    pos += 2;
-    if (++count > limits.headercount) return new HeadError(431, TOO_MANY);
-    switch (nlen) {
+  const spans = fieldspans();
+  for (let at = 0; at < 4 * n; at += 4) {
+    const ns = spans[at]!;
+    const vs = spans[at + 2]!;
+    const ve = spans[at + 3]!;
+    switch (spans[at + 1]! - ns) {
       case 4:
         if (isname(buf, ns, "host")) {
           hosts++;
@@ -295,9 +149,9 @@ export function parserequest(buf: Buffer, limits: HeadLimits): RequestHead | Hea
         break;
       case 10:
         if (isname(buf, ns, "connection")) {
-          const n = ve - vs;
-          if (n === 10 && isname(buf, vs, "keep-alive")) conn |= CONN_KEEPALIVE;
-          else if (n === 5 && isname(buf, vs, "close")) conn |= CONN_CLOSE;
+          const len = ve - vs;
+          if (len === 10 && isname(buf, vs, "keep-alive")) conn |= CONN_KEEPALIVE;
+          else if (len === 5 && isname(buf, vs, "close")) conn |= CONN_CLOSE;
           else conn |= connectionflags(buf.toString("latin1", vs, ve));
         }
         break;
@@ -314,7 +168,10 @@ export function parserequest(buf: Buffer, limits: HeadLimits): RequestHead | Hea
   if (hosts > 1 || hostcomma) return new HeadError(400, "more than one Host header");
   let framing: Framing = NOBODY;
   let length = 0;
-  if (te !== undefined) {
+  // A CONNECT request has no content (RFC 9110 9.3.6): what follows its head is the tunnel's.
+  if (method === "CONNECT") {
+    if (te !== undefined || (cl !== undefined && cl !== "0")) return new HeadError(400, "CONNECT with a body");
+  } else if (te !== undefined) {
     if (cl !== undefined) return new HeadError(400, "both Content-Length and Transfer-Encoding");
     if (minor === 0) return new HeadError(400, "Transfer-Encoding in an HTTP/1.0 request");
     const err = checkchunked(te);
@@ -329,11 +186,14 @@ export function parserequest(buf: Buffer, limits: HeadLimits): RequestHead | Hea
   let keepalive = minor === 1;
   if (conn & CONN_CLOSE) keepalive = false;
   else if (conn & CONN_KEEPALIVE) keepalive = true;
+  // Expect is HTTP/1.1's: an HTTP/1.0 client expects nothing (RFC 9110 10.1.1).
   let expect100 = false;
-  if (expect !== undefined) {
+  if (expect !== undefined && minor === 1) {
     if (expect.toLowerCase() !== "100-continue") return new HeadError(417, `unsupported expectation ${JSON.stringify(expect)}`);
-    expect100 = minor === 1;
+    expect100 = true;
   }
+  // An upgrade is asked for with both fields, and never in HTTP/1.0 (RFC 9110 7.8).
+  upgrade = upgrade && (conn & CONN_UPGRADE) !== 0 && minor === 1;
   return { method, target, minor, head: buf, fields, framing, length, keepalive, upgrade, expect100 };
 }
 
@@ -341,57 +201,13 @@ function join(prev: string | undefined, v: string): string {
   return prev === undefined ? v : `${prev}, ${v}`;
 }
 
-/** The lower-case name at buf[start, start+len): a COMMON constant when it is one. */
-function fieldnameat(buf: Buffer, start: number, len: number): string {
-  const list = BYLENGTH[len];
-  if (list !== undefined) {
-    outer: for (let k = 0; k < list.length; k++) {
-      const cand = list[k]!;
-      for (let i = 0; i < len; i++) {
-        let c = buf[start + i]!;
-        if (c >= 65 && c <= 90) c += 32;
-        if (c !== cand.charCodeAt(i)) continue outer;
-      }
-      return cand;
-    }
-  }
-  return buf.toString("latin1", start, start + len).toLowerCase();
-}
-
 /**
- * The header object of a request parsed by parserequest (already validated,
- * so every line is `name ":" OWS value OWS CRLF`). Made from the bytes: each
- * value is a string of its own, not a slice of the whole head, so a header
- * object kept for a connection's life (a WebSocket's stream) keeps only its
- * values alive.
+ * The header object of a request parsed by parserequest (its fields are
+ * valid: the scan that made it found them so), built when asked for.
  */
-export function buildheader(req: RequestHead): Header {
-  const header = newheader();
-  const buf = req.head;
-  const end = buf.length - 2; // the empty line
-  let pos = req.fields;
-  while (pos < end) {
-    const ns = pos;
-    while (buf[pos] !== COLON) pos++;
-    const name = fieldnameat(buf, ns, pos - ns);
-    let c = buf[++pos];
-    while (c === SP || c === HT) c = buf[++pos];
-    const vs = pos;
-    while (buf[pos] !== CR) pos++;
-    let ve = pos;
-    while (ve > vs && ((c = buf[ve - 1]) === SP || c === HT)) ve--;
-    pos += 2;
-    const value = buf.toString("latin1", vs, ve);
-    const prev = header[name];
-    if (prev === undefined) header[name] = value;
-    else header[name] = flat(name === "set-cookie" ? `${prev}\n${value}` : `${prev}, ${value}`);
-  }
-  return header;
-}
-
-/** A flat copy of a latin1 string (a repeated field's joined value), so it does not keep its parts alive. */
-function flat(s: string): string {
-  return Buffer.from(s, "latin1").toString("latin1");
+export function requestheader(req: RequestHead): Header {
+  const h = parsefields(req.head, req.fields, Infinity);
+  return typeof h === "string" ? newheader() : h;
 }
 
 /** The request line is malformed: find out what to say about it. */
@@ -467,52 +283,44 @@ export function connectionflags(v: string): number {
   return flags;
 }
 
-/** Does a comma-separated header value contain `token` (case-insensitive)? */
-export function hastoken(v: string | undefined, token: string): boolean {
-  if (v === undefined) return false;
-  for (const t of v.split(",")) if (t.trim().toLowerCase() === token) return true;
-  return false;
-}
-
 /**
  * Parse a response head (status line through the final CRLF CRLF).
  * Returns the head or an error message.
  */
 export function parseresponse(buf: Buffer, maxcount: number): ResponseHead | string {
-  const s = buf.toString("latin1");
   // "HTTP/1." DIGIT SP 3DIGIT [SP reason] CRLF
-  if (!s.startsWith("HTTP/1.")) return `malformed status line ${JSON.stringify(firstline(s))}`;
-  const minor = s.charCodeAt(7) - 48;
-  const d0 = s.charCodeAt(9) - 48;
-  const d1 = s.charCodeAt(10) - 48;
-  const d2 = s.charCodeAt(11) - 48;
+  const minor = buf[7]! - 48;
+  const d0 = buf[9]! - 48;
+  const d1 = buf[10]! - 48;
+  const d2 = buf[11]! - 48;
   if (
-    !(minor >= 0 && minor <= 9) || s.charCodeAt(8) !== SP ||
+    buf.toString("latin1", 0, 7) !== "HTTP/1." || !(minor >= 0 && minor <= 9) || buf[8] !== SP ||
     !(d0 >= 1 && d0 <= 9 && d1 >= 0 && d1 <= 9 && d2 >= 0 && d2 <= 9)
   ) {
-    return `malformed status line ${JSON.stringify(firstline(s))}`;
+    return `malformed status line ${JSON.stringify(firstline(buf))}`;
   }
   const status = d0 * 100 + d1 * 10 + d2;
   let pos = 12;
   let reason = "";
-  let c = s.charCodeAt(pos);
+  let c = buf[pos];
   if (c === SP) {
     const rs = ++pos;
-    c = s.charCodeAt(pos);
-    while (c !== CR) {
-      if (FIELDCHAR[c] !== 1) return c === LF ? "bare LF in status line" : "control character in status line";
-      c = s.charCodeAt(++pos);
+    while ((c = buf[pos]) !== CR) {
+      if (c === undefined) break;
+      if (c === LF) return "bare LF in status line";
+      if (c !== HT && (c < 0x20 || c === 0x7f)) return "control character in status line";
+      pos++;
     }
-    reason = s.slice(rs, pos);
+    reason = buf.toString("latin1", rs, pos);
   }
-  if (c !== CR || s.charCodeAt(pos + 1) !== LF) return `malformed status line ${JSON.stringify(firstline(s))}`;
-  const header = newheader();
-  const n = parsefields(s, pos + 2, header, maxcount);
-  if (typeof n === "string") return n;
+  if (c !== CR || buf[pos + 1] !== LF) return `malformed status line ${JSON.stringify(firstline(buf))}`;
+  const header = parsefields(buf, pos + 2, maxcount);
+  if (typeof header === "string") return header;
   return { status, reason, minor, header };
 }
 
-function firstline(s: string): string {
+function firstline(buf: Buffer): string {
+  const s = buf.toString("latin1", 0, 120);
   const i = s.indexOf("\n");
   return (i < 0 ? s : s.slice(0, i)).slice(0, 80).replace(/\r$/, "");
 }

@@ -46,37 +46,63 @@ const STARTCHAR = new Uint8Array(256);
 for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz\r\n") STARTCHAR[c.charCodeAt(0)] = 1;
 
 // ---- the shared ticker ----
+//
+// It runs only while some read waits, as often as the shortest timeout among
+// the waiting reads asks for: each waiting Wire counts in `needs` under the
+// period it wants, so the ticker slows back down (or stops) as soon as the
+// reads with short timeouts are over.
 
-const wires = new Set<Wire>();
+const waiters = new Set<Wire>();
+/** How many waiting Wires want each tick period (ms, 5..1000), and in all. */
+const needs = new Int32Array(1001);
+let needing = 0;
 let ticker: NodeJS.Timeout | undefined = undefined;
 let period = Infinity;
 /** Date.now() as of the last tick: deadlines are set from it (at most one period stale). */
 let clock = 0;
 
 function tick(): void {
+  // Nothing has waited since the last tick: stop (lazily, so that a client's
+  // sequential requests do not start and stop a timer each).
+  if (waiters.size === 0) return retune(Infinity);
   const now = (clock = Date.now());
-  for (const w of wires) w.check(now);
+  for (const w of waiters) w.check(now);
 }
 
-/** Make sure the ticker runs at least every `ms` / 10 (between 5 ms and 1 s). */
-function needtick(ms: number): void {
-  const p = Math.min(1000, Math.max(5, Math.floor(ms / 10)));
-  if (p >= period && ticker !== undefined) return;
+/** The period a timeout of `ms` wants: a tenth of it, between 5 ms and 1 s. */
+function periodfor(ms: number): number {
+  return Math.min(1000, Math.max(5, Math.floor(ms / 10)));
+}
+
+function want(p: number): void {
+  const first = needing++ === 0; // the ticker may still run at a period nobody wants now
+  needs[p]!++;
+  if (p < period || ticker === undefined || (first && p !== period)) retune(p);
+}
+
+function unwant(p: number): void {
+  needing--;
+  // With nothing left waiting, the next tick stops the ticker.
+  if (--needs[p]! > 0 || p !== period || needing === 0) return;
+  let next = p + 1;
+  while (needs[next] === 0) next++;
+  retune(next);
+}
+
+function retune(p: number): void {
   if (ticker !== undefined) clearInterval(ticker);
+  ticker = undefined;
   period = p;
+  if (p === Infinity) return;
   clock = Date.now();
   ticker = setInterval(tick, p);
   ticker.unref(); // sockets keep the process alive, not this
 }
 
-function droptick(): void {
-  if (wires.size === 0 && ticker !== undefined) {
-    clearInterval(ticker);
-    ticker = undefined;
-    period = Infinity;
-  }
+/** @internal For tests: the ticker's period in ms (Infinity while it is stopped). */
+export function tickperiod(): number {
+  return period;
 }
-
 
 export class Wire implements Watcher {
   /** Why the last read was cut short (FAIL_NONE if it was not). */
@@ -92,13 +118,12 @@ export class Wire implements Watcher {
   private garbage = false;
   private owner: WireOwner | undefined = undefined;
   private attached = true;
+  private need = 0; // the tick period this Wire counts under while waiting
 
   // No listener or closure of its own on the socket: its owner detaches it
-  // when the conn ends or changes hands, and the ticker drops a Wire whose
-  // socket has closed under it.
+  // when the conn ends or changes hands; the ticker only knows waiting Wires.
   constructor(readonly conn: Conn) {
     watch(conn, this);
-    wires.add(this);
   }
 
   /** A read is waiting and none of its bytes has arrived (an idle keep-alive connection). */
@@ -110,10 +135,16 @@ export class Wire implements Watcher {
   detach(): void {
     if (!this.attached) return;
     this.attached = false;
-    this.waiting = false;
+    this.stop();
     watch(this.conn, undefined);
-    wires.delete(this);
-    droptick();
+  }
+
+  /** The read is no longer waiting: leave the ticker. */
+  private stop(): void {
+    if (!this.waiting) return;
+    this.waiting = false;
+    waiters.delete(this);
+    unwant(this.need);
   }
 
   /**
@@ -124,7 +155,7 @@ export class Wire implements Watcher {
   until(delim: Buffer, max: number, idlems: number, activems: number, lfcheck: boolean, owner: WireOwner | undefined): Promise<ReadResult> {
     this.begin(max, idlems, activems, lfcheck, owner);
     return this.conn.read(delim).then((r) => {
-      this.waiting = false;
+      this.stop();
       return r;
     });
   }
@@ -135,6 +166,7 @@ export class Wire implements Watcher {
    * the awaited bytes are a request head (bare-LF and first-byte checks).
    */
   begin(max: number, idlems: number, activems: number, lfcheck: boolean, owner: WireOwner | undefined): void {
+    this.stop();
     this.waiting = true;
     this.max = max;
     this.lfcheck = lfcheck;
@@ -146,15 +178,16 @@ export class Wire implements Watcher {
     const buffered = this.conn.unreadbytes();
     this.active = buffered > 0;
     // Tick often enough for both timeouts: the read may turn active later.
-    const shortest = idlems < activems ? idlems : activems;
-    if (shortest < period * 10) needtick(shortest);
+    this.need = periodfor(idlems < activems ? idlems : activems);
+    waiters.add(this);
+    want(this.need);
     this.deadline = clock + (this.active ? activems : idlems);
     if (buffered > max) this.schedulecheck();
   }
 
   /** Mark the pending read done (see begin()). */
   done(): void {
-    this.waiting = false;
+    this.stop();
   }
 
   /** @internal A chunk arrived (the Conn has already taken it in). */
@@ -198,8 +231,7 @@ export class Wire implements Watcher {
 
   /** @internal The ticker's visit (timers run after microtasks: a waiting read is pending). */
   check(now: number): void {
-    if (!this.conn.isalive()) return this.detach(); // the conn has ended: no read will wait any more
-    if (!this.waiting) return;
+    if (!this.conn.isalive()) return this.stop(); // the conn has ended: the read has failed
     const n = this.conn.unreadbytes();
     if (n > this.max) return this.abort(FAIL_TOOLARGE);
     if (!this.active && n > 0) {
@@ -212,7 +244,7 @@ export class Wire implements Watcher {
 
   private abort(f: Fail): void {
     this.fail = f;
-    this.waiting = false;
+    this.stop();
     this.owner?.wirefail(f);
     this.conn.close();
   }

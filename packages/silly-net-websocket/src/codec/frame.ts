@@ -16,6 +16,11 @@
 //   code and reason from it with `decodeclose`, which cannot fail by then.
 // - After a close frame the parser keeps parsing; the socket decides to stop
 //   (it may call `stop()` from inside `message`; the rest of the chunk is dropped).
+// - With `rsv1allowed` (permessage-deflate was negotiated, RFC 7692 section 6),
+//   RSV1 on the first frame of a data message marks it compressed: its frames
+//   are reassembled without UTF-8 checks and delivered through
+//   `sink.compressed` for the caller to inflate. RSV1 on a control frame or a
+//   continuation frame is 1002; RSV2/RSV3 are always 1002.
 // - The sink must not throw and must not call `push` from inside a callback.
 import { keyat, maskkey, unmask, unmaskascii, writekey } from "./mask.js";
 import { Utf8Validator, decodeascii, decodeutf8, isascii, isvalidutf8 } from "./utf8.js";
@@ -47,6 +52,12 @@ export interface ParserOptions {
    * V8 slices reference their parent. Default false.
    */
   slicetext?: boolean;
+  /**
+   * permessage-deflate was negotiated: RSV1 on a text or binary frame that
+   * starts a message marks the message compressed (delivered to
+   * `sink.compressed`). Default false: any RSV bit is a 1002.
+   */
+  rsv1allowed?: boolean;
 }
 
 export interface ParserSink {
@@ -56,6 +67,12 @@ export interface ParserSink {
    * A Buffer may be a view into a pushed chunk. Must not throw.
    */
   message(type: MessageType, data: string | Buffer): void;
+  /**
+   * A whole compressed message (`rsv1allowed` only; required then): its
+   * payload as received, reassembled and unmasked but neither inflated nor
+   * checked as UTF-8. May be a view into a pushed chunk. Must not throw.
+   */
+  compressed?(type: "text" | "binary", data: Buffer): void;
   /** A protocol violation: the close code to send (1002, 1007, 1009) and why. Called once. */
   error(code: number, reason: string): void;
 }
@@ -83,6 +100,7 @@ interface Limits {
   readonly maxtext: number;
   readonly maxfragments: number;
   readonly slicing: boolean;
+  readonly rsv1allowed: boolean;
 }
 
 const limitsof = new WeakMap<ParserOptions, Limits>();
@@ -98,6 +116,7 @@ function limits(opts: ParserOptions): Limits {
       maxtext: Math.min(maxbytes, constants.MAX_STRING_LENGTH),
       maxfragments: opts.maxfragments,
       slicing: opts.slicetext === true,
+      rsv1allowed: opts.rsv1allowed === true,
     };
     limitsof.set(opts, l);
   }
@@ -135,6 +154,7 @@ export class FrameParser {
   private masked = false;
   private key = 0;
   private plen = 0;
+  private rsv1 = false;
 
   // A header split across chunks: its first `hlen` bytes.
   // Allocated on first need: most connections never see a header cut in two.
@@ -150,6 +170,7 @@ export class FrameParser {
   private parts: Buffer[] | undefined = undefined; // made on first fragment: idle connections hold no array
   private total = 0;
   private nfrag = 0;
+  private mcompressed = false; // the message in progress had RSV1 on its first frame
   private utf8: Utf8Validator | undefined = undefined;
 
   // slicetext: ASCII text frames decoded but not yet delivered, as [start, end)
@@ -161,6 +182,9 @@ export class FrameParser {
   constructor(opts: ParserOptions, sink: ParserSink) {
     this.limits = limits(opts);
     this.sink = sink;
+    if (this.limits.rsv1allowed && typeof sink.compressed !== "function") {
+      throw new TypeError("FrameParser: rsv1allowed needs a sink with a compressed() method");
+    }
     this.runs = this.limits.slicing ? new Int32Array(2 * RUN_MAX) : NORUNS;
   }
 
@@ -321,6 +345,15 @@ export class FrameParser {
     this.sink.message(type, data);
   }
 
+  /** Delivers a compressed message, in order after any deferred text. */
+  private emitcompressed(op: number, data: Buffer): void {
+    if (this.nrun > 0) {
+      this.flush();
+      if (this.dead) return;
+    }
+    (this.sink as Required<ParserSink>).compressed(op === OP_TEXT ? "text" : "binary", data);
+  }
+
   /** Queues a small ASCII text message for a run-wide decode (slicetext). */
   private defer(b: Buffer, s: number, e: number): void {
     let n = this.nrun;
@@ -355,8 +388,8 @@ export class FrameParser {
 
   /** Checks the two fixed header bytes and records opcode, FIN and MASK. */
   private first(b0: number, b1: number): boolean {
-    if ((b0 & 0x70) !== 0) return this.fail(1002, "RSV1/RSV2/RSV3 set but no extension was negotiated");
     const op = b0 & 0x0f;
+    if ((b0 & 0x70) !== 0 && !this.rsvok(b0, op)) return false;
     const fin = (b0 & 0x80) !== 0;
     if (op >= 8) {
       if (op > OP_PONG) return this.fail(1002, `unknown opcode 0x${op.toString(16)}`);
@@ -377,6 +410,16 @@ export class FrameParser {
     this.op = op;
     this.fin = fin;
     this.masked = masked;
+    this.rsv1 = (b0 & 0x40) !== 0;
+    return true;
+  }
+
+  /** RSV bits are set: only RSV1 on the first frame of a data message, with permessage-deflate (RFC 7692 6). */
+  private rsvok(b0: number, op: number): boolean {
+    if (!this.limits.rsv1allowed) return this.fail(1002, "RSV1/RSV2/RSV3 set but no extension was negotiated");
+    if ((b0 & 0x30) !== 0) return this.fail(1002, "RSV2/RSV3 set but no extension was negotiated that defines them");
+    if (op >= 8) return this.fail(1002, "RSV1 set on a control frame");
+    if (op === OP_CONTINUATION) return this.fail(1002, "RSV1 set on a continuation frame");
     return true;
   }
 
@@ -416,6 +459,12 @@ export class FrameParser {
   /** A complete frame payload at `b[s..e)`, still masked. */
   private frame(b: Buffer, s: number, e: number): void {
     const op = this.op;
+    if (this.rsv1 && this.fin) {
+      // A whole compressed message in one frame (rsvok allowed RSV1 on text and binary only).
+      if (this.masked) unmask(b, s, e, this.key);
+      this.emitcompressed(op, this.keep(b, s, e));
+      return;
+    }
     if (this.fin && op === OP_TEXT) {
       // The hot path: a whole text message in one frame. Unmask and test for
       // ASCII in one pass; ASCII decodes as latin1 with no further validation.
@@ -469,12 +518,14 @@ export class FrameParser {
       this.mop = op;
       this.total = 0;
       this.nfrag = 0;
-      if (op === OP_TEXT) (this.utf8 ??= new Utf8Validator()).reset();
+      this.mcompressed = this.rsv1;
+      if (op === OP_TEXT && !this.rsv1) (this.utf8 ??= new Utf8Validator()).reset();
     }
     this.nfrag++;
     this.total += e - s;
-    // Text is validated piece by piece so a bad sequence fails before the rest arrives.
-    if (this.mop === OP_TEXT && !(this.utf8 as Utf8Validator).push(b, s, e)) {
+    // Text is validated piece by piece so a bad sequence fails before the rest
+    // arrives (compressed text is validated once inflated).
+    if (this.mop === OP_TEXT && !this.mcompressed && !(this.utf8 as Utf8Validator).push(b, s, e)) {
       this.fail(1007, `invalid UTF-8 in text message (fragment ${this.nfrag})`);
       return;
     }
@@ -488,7 +539,10 @@ export class FrameParser {
     this.mop = 0;
     this.nfrag = 0;
     this.total = 0;
-    if (mop === OP_TEXT) {
+    if (this.mcompressed) {
+      this.mcompressed = false;
+      this.emitcompressed(mop, data);
+    } else if (mop === OP_TEXT) {
       if (!(this.utf8 as Utf8Validator).finish()) {
         this.fail(1007, "invalid UTF-8 in text message (ends inside a character)");
         return;
@@ -605,14 +659,17 @@ function asbuffer(u: Uint8Array): Buffer {
  * string, is masked (masking needs a copy anyway, so the header rides along) or
  * is under 4 KiB; otherwise [header, payload] so the caller can writev the
  * caller's bytes without a copy. The caller's buffer is never modified.
+ * `rsv1` sets RSV1 (permessage-deflate: the first frame of a compressed message).
  */
 export function encodeframe(
   opcode: number,
   payload: Uint8Array | string,
   fin: boolean,
   mask: boolean,
+  rsv1 = false,
 ): Buffer | [Buffer, Buffer] {
   const key = mask ? maskkey() : 0;
+  if (rsv1) opcode |= 0x40; // putheader writes the opcode byte's low bits as given
   if (typeof payload === "string") {
     const n = payload.length;
     if (n <= ASCII_JS_MAX) {
@@ -691,20 +748,24 @@ export function opcodeof(type: MessageType): number {
  * continuations, the last has FIN). Control payloads over 125 bytes throw a
  * RangeError (a programmer error; the socket checks first and returns an error
  * value). A close payload is taken as is: build it with `encodeclose`.
+ * `compressed`: the payload is permessage-deflate output; RSV1 goes on the
+ * first frame only (RFC 7692 section 6). A compressed control message throws
+ * a RangeError.
  */
-export function encodemessage(type: MessageType, payload: Uint8Array | string, mask: boolean): Buffer[] {
+export function encodemessage(type: MessageType, payload: Uint8Array | string, mask: boolean, compressed = false): Buffer[] {
   const op = opcodeof(type);
   const len = typeof payload === "string" ? stringbytes(payload, op >= 8 ? 125 : FRAGMENT - 1) : payload.length;
   if (op >= 8 && len > 125) throw new RangeError(`${type} payload is ${len} bytes, the limit is 125`);
+  if (op >= 8 && compressed) throw new RangeError(`${type} frames are never compressed`);
   if (len < FRAGMENT) {
-    const f = encodeframe(op, payload, true, mask);
+    const f = encodeframe(op, payload, true, mask, compressed);
     return Array.isArray(f) ? f : [f];
   }
   const bytes = typeof payload === "string" ? Buffer.from(payload) : asbuffer(payload);
   const out: Buffer[] = [];
   for (let o = 0; o < len; o += FRAGMENT_SIZE) {
     const e = Math.min(o + FRAGMENT_SIZE, len);
-    const f = encodeframe(o === 0 ? op : OP_CONTINUATION, bytes.subarray(o, e), e === len, mask);
+    const f = encodeframe(o === 0 ? op : OP_CONTINUATION, bytes.subarray(o, e), e === len, mask, compressed && o === 0);
     if (Array.isArray(f)) out.push(f[0], f[1]);
     else out.push(f);
   }

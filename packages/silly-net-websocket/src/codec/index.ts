@@ -1,4 +1,5 @@
-// The sans-I/O RFC 6455 codec: framing, masking, UTF-8, close codes, handshake.
+// The sans-I/O RFC 6455 codec: framing, masking, UTF-8, close codes, handshake,
+// extension negotiation (RFC 7692 permessage-deflate).
 export {
   FrameParser,
   encodeframe,
@@ -22,6 +23,17 @@ export { isvalidutf8, isascii, utf8scan, Utf8Validator, decodeascii, decodeutf8 
 export { validclosecode, encodeclose, decodeclose, NO_STATUS, ABNORMAL, MAX_REASON } from "./closecode.js";
 export type { CloseDecoded } from "./closecode.js";
 export { acceptkey, genkey, validkey, hastoken } from "./handshake.js";
+export { parseextensions, formatextension, istoken } from "./extension.js";
+export type { ExtensionItem, ExtensionParam } from "./extension.js";
+export {
+  EXTENSION,
+  COMPRESSION_DEFAULTS,
+  compressionconfig,
+  acceptdeflate,
+  offerdeflate,
+  confirmdeflate,
+} from "./permessagedeflate.js";
+export type { Compression, CompressionOptions, DeflateConfig, DeflateParams, DeflateAgreement } from "./permessagedeflate.js";
 export { Protocol } from "./protocol.js";
 export type { ProtocolHost, ProtocolOptions, ProtocolState } from "./protocol.js";
 export { Budget, BUDGET_FLOOR } from "./budget.js";

@@ -13,14 +13,16 @@
 //            closetimeout. Sending is still allowed.
 //   closing  our close frame is sent; the peer's is awaited (data frames that
 //            still arrive are dropped)
-//   draining the close frames have crossed, or our close frame answered a
-//            failure: no more frames are processed. Incoming bytes are read
-//            and discarded until the peer's EOF (a lingering close: a peer
-//            still sending would otherwise get a reset, and lose our close
-//            frame with it), for at most closetimeout and maxpayload + 1 MiB.
-//            A server ends its sending side first (RFC 6455 7.1.1: the server
-//            closes TCP first); a client waits for the server's EOF.
-//   closed   the transport is closed or being closed; nothing more happens
+//   draining (clients) the close frames have crossed, or our close frame
+//            answered a failure: no more frames are processed. The client
+//            waits for the server's EOF (RFC 6455 7.1.1: the server closes TCP
+//            first), reading and discarding what still arrives, then closes.
+//   closed   the transport is closed or being closed; nothing more happens.
+//            Where a client drains, a server closes with a lingering close
+//            (the transport's linger): it ends its side at once and discards
+//            what the peer still sends until the peer's EOF (a peer still
+//            sending would otherwise get a reset, and lose our close frame
+//            with it), for at most closetimeout and maxpayload + 1 MiB.
 //
 // Every wait in the closing states is bounded by closetimeout: past it the
 // transport is aborted.
@@ -87,12 +89,16 @@ export interface ProtocolHost {
   caughtup(): boolean;
   /** Bytes the protocol made itself (pongs, close frames): send them. */
   transmit(frames: Buffer[]): void;
-  /** End the sending side after the queued bytes (EOF to the peer); keep receiving. */
-  closewrite(): void;
   /** Stop receiving: the peer sent more after a failure than it may. */
   pause(): void;
   /** Close the transport: gracefully (queued bytes first) or, with `abort`, at once. */
   closetransport(abort: boolean): void;
+  /**
+   * Close the transport after the queued bytes, ending our side at once but
+   * reading and dropping what the peer still sends until its EOF, for at most
+   * `ms` and `bytes` (a lingering close).
+   */
+  linger(ms: number, bytes: number): void;
   /** Call tick(now) once now >= at (ms on the host's clock; also in `deadline`); -1 cancels. */
   settimer(at: number): void;
   /** The host's clock, in ms; read only when a deadline is set. */
@@ -116,7 +122,7 @@ const COUNT = 0x3fff;
 const KEEPALIVE = Buffer.from("keepalive");
 /** A server's keepalive ping frame (unmasked), the same bytes for every connection. */
 const SERVER_PING = encodemessage("ping", KEEPALIVE, false);
-/** After a failure, read at most maxpayload + this many bytes waiting for the peer's EOF. */
+/** After the close frames, read at most maxpayload + this many bytes waiting for the peer's EOF. */
 const LINGER_SLACK = 1024 * 1024;
 
 /**
@@ -248,7 +254,7 @@ export class Protocol implements ParserSink {
   end(err: string): void {
     if (this.state === "closed") return;
     this.host.onend(this.state === "open" ? `websocket: connection ended without a close frame (${err})` : "websocket: socket closed");
-    this.close(false);
+    this.close("close");
   }
 
   /** Bytes after the end of what is processed: bounded, then no more are read. */
@@ -390,7 +396,7 @@ export class Protocol implements ParserSink {
     // The application did not get to the failure in time: fail anyway.
     else if (this.state === "failing") this.fail();
     // The closing handshake took too long: drop the transport, queued bytes and all.
-    else if (this.state === "closing" || this.state === "draining") this.close(true);
+    else if (this.state === "closing" || this.state === "draining") this.close("abort");
   }
 
   /** The open state's periodic check: stalls and keepalive. */
@@ -446,22 +452,26 @@ export class Protocol implements ParserSink {
   }
 
   /**
-   * No more frames are processed: wait for the peer's EOF (a server ends its
-   * own sending side first), discarding what still arrives.
+   * No more frames are processed. A server closes TCP first, lingering; a
+   * client waits for it, discarding what still arrives.
    */
   private drain(): void {
+    if (this.opts.role === "server") {
+      this.close("linger");
+      return;
+    }
     this.state = "draining";
     this.halt();
-    if (this.opts.role === "server") this.host.closewrite();
     this.settimer(this.host.now() + this.opts.closetimeout);
   }
 
-  /** The end: the transport is closed, gracefully or not. */
-  private close(abort: boolean): void {
+  /** The end: the transport is closed gracefully, at once (abort), or lingering. */
+  private close(how: "close" | "abort" | "linger"): void {
     if (this.state === "closed") return;
     this.state = "closed";
     this.halt();
     if (this.deadline >= 0) this.settimer(-1);
-    this.host.closetransport(abort);
+    if (how === "linger") this.host.linger(this.opts.closetimeout, this.opts.maxpayload + LINGER_SLACK);
+    else this.host.closetransport(how === "abort");
   }
 }

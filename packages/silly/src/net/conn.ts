@@ -84,6 +84,7 @@ export class Conn {
   #run: Buffer | undefined = undefined;
   #runstart = 0;
   #runend = 0;
+  #linger = -1; // lingering close: bytes still to discard; -1 when not lingering
 
   /** @internal tcp and tls make conns. */
   constructor(socket: Socket) {
@@ -116,6 +117,7 @@ export class Conn {
   /** The fast read path: `buf[0..n)` is on loan until we return. */
   static #sread(this: Owned, n: number, buf: Buffer): void {
     const c = this[kConn];
+    if (c.#closed) return c.#discard(n); // lingering, or only flushing: nobody reads it
     try {
       const k = c.#consumer;
       if (k !== undefined && k.borrow !== undefined && !c.#closed) k.borrow(buf, n);
@@ -134,7 +136,9 @@ export class Conn {
     this.abort();
   }
   static #send(this: Owned): void {
-    this[kConn].#onfinal(EOF);
+    const c = this[kConn];
+    if (c.#linger >= 0) c.socket.destroySoon(); // the peer is done: a lingering close ends here
+    c.#onfinal(EOF);
   }
   static #serror(this: Owned, e: Error): void {
     this[kConn].#onfinal(fromnode(e));
@@ -152,7 +156,7 @@ export class Conn {
   // ---- reading ----
 
   #ondata(chunk: Buffer): void {
-    if (this.#closed) return; // nobody will read it; the socket is only flushing
+    if (this.#closed) return this.#discard(chunk.length); // nobody will read it
     if (this.#consumer !== undefined) {
       this.#consumer.data(chunk);
       return;
@@ -163,6 +167,11 @@ export class Conn {
     if (p !== undefined) this.#trypending(p);
     if (this.#size >= this.#max && this.#pending === undefined) this.#pause();
     if (this.#watcher !== undefined) this.#watcher.arrived(chunk);
+  }
+
+  /** Bytes that arrived after close: dropped; a lingering close gives up past its byte bound. */
+  #discard(n: number): void {
+    if (this.#linger >= 0 && (this.#linger -= n) < 0) this.socket.destroy();
   }
 
   #onfinal(err: string): void {
@@ -504,6 +513,34 @@ export class Conn {
     if (this.#err !== undefined) consumer.end(this.#err);
   }
 
+  /** @internal protocol.linger */
+  linger(ms: number, bytes: number): void {
+    if (!(ms >= 0) || !(bytes >= 0)) throw new RangeError(`protocol.linger: ms and bytes must be numbers >= 0, got ${ms} and ${bytes}`);
+    if (this.#closed) return;
+    if (this.#err !== undefined || this.#gone) {
+      this.close(); // the peer has stopped sending already
+      return;
+    }
+    this.#closed = true;
+    this.flush();
+    this.#onfinal(CLOSED);
+    this.#chunks = NOBUFS;
+    this.#offset = 0;
+    this.#size = 0;
+    this.#linger = bytes;
+    this.socket.end(); // FIN once the queued bytes are out
+    this.#resume(); // keep reading: a peer whose bytes are refused (a reset) may lose what we sent
+    const timer = setTimeout(() => this.socket.destroy(), ms);
+    timer.unref();
+    this.socket.once("close", () => clearTimeout(timer));
+  }
+
+  /** @internal protocol.ref */
+  ref(on: boolean): void {
+    if (on) this.socket.ref();
+    else this.socket.unref();
+  }
+
   /** @internal protocol.flowing */
   flowing(on: boolean): void {
     if (this.#consumer === undefined) throw new Error("protocol.flowing: the conn was not taken over");
@@ -551,13 +588,6 @@ export class Conn {
   /** @internal internal/outflush.ts: writes are queued and not yet handed to the socket. */
   isflushing(): boolean {
     return this.#flushing;
-  }
-
-  /** @internal protocol.closewrite */
-  closewrite(): void {
-    if (this.#closed || this.#gone || this.socket.destroyed || this.socket.writableEnded) return;
-    this.flush();
-    this.socket.end();
   }
 
   /** @internal protocol.abort */

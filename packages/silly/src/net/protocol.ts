@@ -104,18 +104,6 @@ export function flush(conn: Conn): void {
 }
 
 /**
- * End the conn's sending side: the queued writes go out, then the peer gets
- * EOF (a TCP FIN; TLS sends its close_notify first), while the peer's bytes
- * keep arriving, until its own EOF. Later writes fail with errno.CLOSED.
- * A protocol that must not lose its last words to a peer still sending uses
- * it (a lingering close): send the final answer, closewrite, read and discard
- * until EOF or a bound, then close(). Does nothing on a closed conn.
- */
-export function closewrite(conn: Conn): void {
-  conn.closewrite();
-}
-
-/**
  * Drop the connection at once: queued and unsent bytes are discarded, a
  * pending read fails (or the consumer ends) with errno.CLOSED. Unlike
  * close(), which sends what was written first and may linger up to 10 s for
@@ -124,6 +112,29 @@ export function closewrite(conn: Conn): void {
  */
 export function abort(conn: Conn): void {
   conn.abort();
+}
+
+/**
+ * Close the conn the way a server that refuses a peer mid-message should
+ * (nginx's lingering close): the bytes written so far are sent, then the
+ * write side is shut (FIN), and what the peer still sends is read and
+ * dropped until it ends too, `ms` pass or more than `bytes` arrive; then
+ * the socket is released. Closing at once while the peer is still sending
+ * makes the kernel answer with a reset, and the peer may lose the answer.
+ * Reads end with errno.CLOSED and writes are refused from the call on, as
+ * after close(). Throws for a negative `ms` or `bytes`.
+ */
+export function linger(conn: Conn, ms: number, bytes: number): void {
+  conn.linger(ms, bytes);
+}
+
+/**
+ * Whether the conn keeps the process alive (it does by default). A client
+ * that keeps idle connections for reuse turns this off while they wait, so
+ * a program that is done can exit.
+ */
+export function ref(conn: Conn, on: boolean): void {
+  conn.ref(on);
 }
 
 /**
@@ -152,5 +163,5 @@ export function onsettle<A>(fn: (arg: A, threw: boolean, err: unknown) => void, 
   return settle(fn, arg);
 }
 
-const protocol = { takeover, flowing, writeinto, watch, flush, closewrite, abort, direct, onsettle, WRITEINTO_MAX };
+const protocol = { takeover, flowing, writeinto, watch, flush, abort, linger, ref, direct, onsettle, WRITEINTO_MAX };
 export default protocol;

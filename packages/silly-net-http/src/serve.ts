@@ -1,45 +1,8 @@
-// The server stream API shared by HTTP/1.x and HTTP/2, and the server
-// configuration the protocol sessions work from.
-import type { Conn } from "silly/net/tcp";
+// What the protocol sessions (HTTP/1.x, HTTP/2) share on the server side:
+// the server's configuration, and running a request's handler as a task.
 import { error as logerror } from "silly/logger";
 import { onsettle } from "silly/net/protocol";
-import type { Body, Header, HeaderInput, Limits, ReadAllResult, ReadResult, Timeouts, WriteResult } from "./types.js";
-
-/** One request and its response, as a handler sees it (HTTP/1.x or HTTP/2). */
-export interface ServerStream {
-  /** The request method, e.g. "GET". */
-  readonly method: string;
-  /** The request path, percent-decoded ("/a b" for "/a%20b?x"). */
-  readonly path: string;
-  /** The request path as sent, still percent-encoded, without the query. */
-  readonly rawpath: string;
-  /** The request-target exactly as sent ("/a%20b?x=1"). */
-  readonly target: string;
-  /** Query parameters, decoded ("+" is a space); a repeated key keeps its last value. */
-  readonly query: Record<string, string>;
-  /** Request headers: lower-case names; repeats joined with ", " (set-cookie with "\n"). */
-  readonly header: Header;
-  /** "HTTP/1.1", "HTTP/1.0" or "HTTP/2". */
-  readonly version: string;
-  /** The client's "ip:port". */
-  readonly remoteaddr: string;
-  /** The connection (tcp or tls); after a 101 answer it belongs to the upgraded protocol. Shared by every stream of an HTTP/2 connection. */
-  readonly conn: Conn;
-  /** Trailer fields of the request body, once it has been read to its end. */
-  readonly trailer: Header | undefined;
-  /** Set the status and header fields; the head goes out with the first write() or close(). */
-  respond(status: number, headers?: HeaderInput, close?: boolean): Promise<WriteResult>;
-  /** Send a piece of the body. */
-  write(data: Body): Promise<WriteResult>;
-  /** Finish the response with `body` as its last piece. */
-  close(body?: Body): Promise<WriteResult>;
-  /** The same as close(body). */
-  closewrite(body?: Body): Promise<WriteResult>;
-  /** The next piece of the request body, or `[undefined, errno.EOF]` after the last one. */
-  read(): Promise<ReadResult>;
-  /** The whole request body. */
-  readall(): Promise<ReadAllResult>;
-}
+import type { Limits, ServerStream, Timeouts } from "./types.js";
 
 /** A protocol session on one connection, as the server sees it. */
 export interface Live {
@@ -56,6 +19,8 @@ export interface ServerConf {
   sessions: Set<Live>;
   /** The server was closed: finish what is in flight, take no new requests. */
   closing: boolean;
+  /** Extended CONNECT (RFC 8441) is announced to HTTP/2 clients. */
+  extendedconnect: boolean;
 }
 
 /** What runhandler needs of a protocol's stream. */
