@@ -36,24 +36,8 @@ async function server(which: string): Promise<void> {
     await new Promise((r) => wss.on("listening", r));
     port = (wss.address() as net.AddressInfo).port;
   } else {
-    const { default: http } = await import("silly-net-http");
-    const { default: websocket } = await import("silly-net-websocket");
-    // The echo server of servers/ours-ws.ts.
-    const [srv] = await http.listen({
-      addr: "127.0.0.1:0",
-      backlog: 4096,
-      handler: async (stream) => {
-        const [sock] = await websocket.upgrade(stream);
-        if (sock === undefined) return;
-        for (;;) {
-          const [data, type] = await sock.read();
-          if (data === undefined || type === "close") break;
-          if (type === "text" || type === "binary") void sock.write(data, type);
-        }
-        await sock.close();
-      },
-    });
-    port = srv!.port;
+    const { startOursWs } = await import("./servers/ours-ws.js");
+    port = (await startOursWs()).port;
   }
   console.log(`PORT=${port}`);
   process.stdin.on("data", (d) => {

@@ -12,6 +12,7 @@ import type { Browser, Page } from "playwright-core";
 import { startchat } from "../examples/chat/server.js";
 import type { Chat } from "../examples/chat/server.js";
 import http from "silly-net-http";
+import type { ServerStream } from "silly-net-http";
 import websocket from "silly-net-websocket";
 import logger from "silly/logger";
 import { bounded } from "./lib/bounded.js";
@@ -51,6 +52,14 @@ if (havechromium()) {
     return page;
   }
 
+  /** Serves a blank page for anything but /ws; true when it did. */
+  function probepage(stream: ServerStream): boolean {
+    if (stream.path === "/ws") return false;
+    stream.respond(200, { "content-type": "text/html" });
+    stream.close("<!doctype html><title>probe</title>");
+    return true;
+  }
+
   const logtext = (page: Page): Promise<string> => page.evaluate(() => document.getElementById("log")!.textContent!);
 
   test("Chromium's handshake (offering permessage-deflate) is accepted without extensions", async () => {
@@ -58,11 +67,7 @@ if (havechromium()) {
     const [server] = await http.listen({
       addr: "127.0.0.1:0",
       handler: async (stream) => {
-        if (stream.path !== "/ws") {
-          stream.respond(200, { "content-type": "text/html" });
-          stream.close("<!doctype html><title>probe</title>");
-          return;
-        }
+        if (probepage(stream)) return;
         seen.offered = stream.header["sec-websocket-extensions"];
         const [sock] = await websocket.upgrade(stream);
         if (sock === undefined) return;
@@ -94,11 +99,7 @@ if (havechromium()) {
     const [server] = await http.listen({
       addr: "127.0.0.1:0",
       handler: async (stream) => {
-        if (stream.path !== "/ws") {
-          stream.respond(200, { "content-type": "text/html" });
-          stream.close("<!doctype html><title>probe</title>");
-          return;
-        }
+        if (probepage(stream)) return;
         const [sock] = await websocket.upgrade(stream, { pinginterval: 50, pongtimeout: 5000 });
         if (sock !== undefined) socks.push(sock);
       },
