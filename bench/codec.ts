@@ -3,7 +3,7 @@
 //   node --conditions=source --import tsx bench/codec.ts [--frames 1000000]
 //
 // 1. Parse N masked 32-byte text frames fed 16 frames per chunk (frame-aligned
-//    chunks; with the opt-in sliceText; 600-byte chunks that cut frames; one
+//    chunks; with the opt-in slicetext; 600-byte chunks that cut frames; one
 //    frame per chunk), with `ws`'s Receiver on the same bytes for reference.
 // 2. Unmask 1 MiB in place.
 // 3. Encode N 32-byte text messages (server -> client, unmasked).
@@ -67,11 +67,11 @@ function ours(cs: Buffer[]): number {
   return parse(cs, false);
 }
 
-function parse(cs: Buffer[], sliceText: boolean): number {
+function parse(cs: Buffer[], slicetext: boolean): number {
   let n = 0;
   let chars = 0;
   const p = new FrameParser(
-    { role: "server", maxPayload: 1 << 20, maxFragments: 1024, sliceText },
+    { role: "server", maxpayload: 1 << 20, maxfragments: 1024, slicetext },
     {
       message(_type, data) {
         n++;
@@ -123,7 +123,7 @@ function wsrecv(decode: boolean): (cs: Buffer[]) => number {
 
 console.log(`node ${process.version}, ${N} frames of 32 bytes (38 on the wire), ${PER_CHUNK} per chunk`);
 const a = best("parse, 16-frame chunks", () => chunks(PER_CHUNK * frame), ours);
-best("parse, 16-frame chunks, sliceText", () => chunks(PER_CHUNK * frame), (cs) => parse(cs, true));
+best("parse, 16-frame chunks, slicetext", () => chunks(PER_CHUNK * frame), (cs) => parse(cs, true));
 best("parse, 600-byte chunks (frames cut)", () => chunks(600), ours);
 best("parse, 1-frame chunks", () => chunks(frame), ours);
 if (Receiver) {

@@ -12,8 +12,10 @@ import type { Browser, Page } from "playwright-core";
 import { startchat } from "../examples/chat/server.js";
 import type { Chat } from "../examples/chat/server.js";
 import http from "silly-net-http";
+import type { ServerStream } from "silly-net-http";
 import websocket from "silly-net-websocket";
 import logger from "silly/logger";
+import { bounded } from "./lib/bounded.js";
 
 logger.setlevel(logger.ERROR);
 
@@ -50,6 +52,14 @@ if (havechromium()) {
     return page;
   }
 
+  /** Serves a blank page for anything but /ws; true when it did. */
+  function probepage(stream: ServerStream): boolean {
+    if (stream.path === "/ws") return false;
+    stream.respond(200, { "content-type": "text/html" });
+    stream.close("<!doctype html><title>probe</title>");
+    return true;
+  }
+
   const logtext = (page: Page): Promise<string> => page.evaluate(() => document.getElementById("log")!.textContent!);
 
   test("Chromium's handshake (offering permessage-deflate) is accepted without extensions", async () => {
@@ -57,11 +67,7 @@ if (havechromium()) {
     const [server] = await http.listen({
       addr: "127.0.0.1:0",
       handler: async (stream) => {
-        if (stream.path !== "/ws") {
-          stream.respond(200, { "content-type": "text/html" });
-          stream.close("<!doctype html><title>probe</title>");
-          return;
-        }
+        if (probepage(stream)) return;
         seen.offered = stream.header["sec-websocket-extensions"];
         const [sock] = await websocket.upgrade(stream);
         if (sock === undefined) return;
@@ -87,6 +93,43 @@ if (havechromium()) {
     await page.close();
     server!.close();
   });
+
+  test("Chromium answers the server's keepalive pings and stays connected; a close code reaches it", bounded(30_000, async () => {
+    const socks: import("silly-net-websocket").Socket[] = [];
+    const [server] = await http.listen({
+      addr: "127.0.0.1:0",
+      handler: async (stream) => {
+        if (probepage(stream)) return;
+        const [sock] = await websocket.upgrade(stream, { pinginterval: 50, pongtimeout: 5000 });
+        if (sock !== undefined) socks.push(sock);
+      },
+    });
+    const page = await browser.newPage();
+    await page.goto(`http://${server!.addr}/`);
+    await page.evaluate((url) => {
+      const w = window as unknown as { ws: WebSocket; wsclosed: Promise<string> };
+      w.ws = new WebSocket(url);
+      w.wsclosed = new Promise((resolve) => (w.ws.onclose = (e) => resolve(`${e.code} ${e.reason} ${e.wasClean}`)));
+      return new Promise((resolve) => (w.ws.onopen = resolve));
+    }, `ws://${server!.addr}/ws`);
+    // A second client on the same server reads its own keepalive pings: a clock.
+    const [clock] = await websocket.connect(`ws://${server!.addr}/ws`);
+    for (let i = 0; i < 10; i++) {
+      const [d, t] = await clock!.read();
+      assert.is(t, "ping");
+      await clock!.write(d, "pong");
+    }
+    const browserside = socks[0]!;
+    assert.ok(browserside.isalive(), "Chromium's socket survived ten keepalive rounds");
+    const reading = browserside.read();
+    await page.evaluate(() => (window as unknown as { ws: WebSocket }).ws.send("still here"));
+    assert.equal(await reading, ["still here", "text"], "no keepalive pong reached read()");
+    await browserside.close(4001, "bye");
+    assert.is(await page.evaluate(() => (window as unknown as { wsclosed: Promise<string> }).wsclosed), "4001 bye true");
+    await clock!.close();
+    await page.close();
+    server!.close();
+  }));
 
   test("two pages join, see each other's messages and presence, and a leave", async () => {
     const ann = await open("ann");

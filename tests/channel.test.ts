@@ -1,19 +1,8 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
 import channel from "silly-sync-channel";
 import task from "silly/task";
-
-setFlagsFromString("--expose-gc");
-const gc = runInNewContext("gc") as () => void;
-
-/** Live heap bytes after a full collection. */
-function liveheap(): number {
-  gc();
-  gc();
-  return process.memoryUsage().heapUsed;
-}
+import { liveheap } from "./lib/liveheap.js";
 
 test("FIFO across 1,000 values, falsy values intact", async () => {
   const ch = channel.new<unknown>();

@@ -90,6 +90,10 @@ const INTERNAL = [
   "watch", "abort", "socket", "direct", "onsettle", "endfn", "endarg", "Consumer", "Watcher",
   "acceptor", "acceptnow", "guardaccept", "markdirect", "checktimeout", "whenconnected", "localof",
   "causeof", "flushlater", "flushpending",
+  // silly-net-websocket's codec and I/O plumbing
+  "FrameParser", "ParserSink", "Protocol", "ProtocolHost", "ProtocolOptions", "Transport", "conntransport", "Timed", "Inbox",
+  "encodemessage", "encodeinto", "checksocketoptions", "BUDGET_FLOOR", "onmessage", "onend", "caughtup", "transmit",
+  "closetransport", "settimer", "ontime",
 ];
 const PROTOCOL_VERBS = new Set(["takeover", "flowing", "writeinto", "watch", "abort", "direct", "onsettle", "Consumer", "Watcher"]);
 
@@ -113,6 +117,12 @@ test("the built .d.ts of every public entry point shows no internal name", () =>
   assert.equal(problems, []);
 });
 
+test("silly-net-websocket's declarations reach none of its codec but the Budget and message types", () => {
+  const dist = join(root, "packages", "silly-net-websocket", "dist");
+  const got = reachable(join(dist, "index.d.ts")).map((f) => relative(dist, f)).sort();
+  assert.equal(got, ["client.d.ts", "codec/budget.d.ts", "codec/types.d.ts", "index.d.ts", "server.d.ts", "socket.d.ts"]);
+});
+
 /** The member names a built class declaration shows. */
 function members(dts: string, cls: string): string[] {
   const text = code(join(root, "packages", dts));
@@ -126,10 +136,14 @@ function members(dts: string, cls: string): string[] {
   return [...names].sort();
 }
 
-test("the application-facing Conn, Listener and Task declare their public members only", () => {
+test("the application-facing Conn, Listener, Task, Socket and Budget declare their public members only", () => {
   assert.equal(members("silly/dist/net/conn.d.ts", "Conn"), ["#private", "alpnproto", "close", "isalive", "limit", "read", "remoteaddr", "unreadbytes", "unsentbytes", "write"]);
   assert.equal(members("silly/dist/net/listener.d.ts", "Listener"), ["#private", "addr", "close", "port"]);
   assert.equal(members("silly/dist/task.d.ts", "Task"), ["constructor", "id", "name"]);
+  assert.equal(members("silly-net-websocket/dist/socket.d.ts", "Socket"), [
+    "#private", "close", "closecode", "closereason", "conn", "isalive", "read", "stream", "write",
+  ]);
+  assert.equal(members("silly-net-websocket/dist/codec/budget.d.ts", "Budget"), ["constructor", "limit", "used"]);
 });
 
 test("silly-net-http's built .d.ts declare its public API and nothing else", () => {

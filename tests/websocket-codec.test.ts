@@ -40,7 +40,7 @@ type Ev = [MessageType, string] | ["error", number, string];
 function parserof(opts: Partial<ParserOptions> = {}): { p: FrameParser; ev: Ev[] } {
   const ev: Ev[] = [];
   const p = new FrameParser(
-    { role: "server", maxPayload: 64 << 20, maxFragments: 1000, ...opts },
+    { role: "server", maxpayload: 64 << 20, maxfragments: 1000, ...opts },
     {
       message(type, data) {
         ev.push([type, typeof data === "string" ? data : "hex:" + data.toString("hex")]);
@@ -165,7 +165,7 @@ test("5.7: 256-byte and 64 KiB unmasked binary headers", () => {
 // ---------------------------------------------------------------- round trips
 
 function roundtrip(type: MessageType, payload: Buffer | string, mask: boolean): Ev[] {
-  const { p, ev } = parser({ role: mask ? "server" : "client", maxPayload: 4 << 20 });
+  const { p, ev } = parser({ role: mask ? "server" : "client", maxpayload: 4 << 20 });
   for (const b of encodemessage(type, payload, mask)) p.push(Buffer.from(b));
   return ev;
 }
@@ -331,8 +331,8 @@ function stream(): Buffer {
   ]);
 }
 
-for (const sliceText of [false, true]) test(`same messages however the stream is split (every split point, 1 byte at a time; sliceText ${sliceText})`, () => {
-  const parser = (): ReturnType<typeof parserof> => parserof({ sliceText });
+for (const slicetext of [false, true]) test(`same messages however the stream is split (every split point, 1 byte at a time; slicetext ${slicetext})`, () => {
+  const parser = (): ReturnType<typeof parserof> => parserof({ slicetext });
   const wire = stream();
   assert.ok(wire.length > 300 && wire.length < 600, `stream is ${wire.length} bytes`);
   const base = parser();
@@ -373,7 +373,7 @@ test("chunks on loan: kept messages are copies, intact after the chunk's memory 
   const run = (cuts: number[]): Ev[] => {
     const got: [MessageType, string | Buffer][] = [];
     const p = new FrameParser(
-      { role: "server", maxPayload: 64 << 20, maxFragments: 1000 },
+      { role: "server", maxpayload: 64 << 20, maxfragments: 1000 },
       { message: (type, data) => got.push([type, data]), error: (code, why) => assert.unreachable(`${code} ${why}`) },
     );
     const wire = stream();
@@ -618,9 +618,9 @@ test("control frames between fragments are delivered immediately", () => {
   ]);
 });
 
-test("maxPayload: a single frame is refused from its header (1009)", () => {
+test("maxpayload: a single frame is refused from its header (1009)", () => {
   for (const n of [101, 126, 70000, 2 ** 40]) {
-    const { p, ev } = parser({ maxPayload: 100 });
+    const { p, ev } = parser({ maxpayload: 100 });
     // Only the header (2 + extended length + 4 mask bytes): no payload fed.
     const hl = 2 + (n < 126 ? 0 : n < 65536 ? 2 : 8) + 4;
     const h = Buffer.alloc(hl);
@@ -634,46 +634,46 @@ test("maxPayload: a single frame is refused from its header (1009)", () => {
       h.writeBigUInt64BE(BigInt(n), 2);
     }
     p.push(h);
-    expecterror(ev, 1009, /maxPayload/);
+    expecterror(ev, 1009, /maxpayload/);
     p.push(mk(OP_TEXT, "after")); // ignored once failed
     assert.is(ev.length, 1);
   }
-  const ok = parser({ maxPayload: 100 });
+  const ok = parser({ maxpayload: 100 });
   ok.p.push(mk(OP_BINARY, fill(100, 1)));
   assert.is(ok.ev[0][0], "binary");
   // No limit configured: lengths no Buffer or string can hold still fail cleanly.
   for (const op of [OP_TEXT, OP_BINARY]) {
-    const inf = parser({ maxPayload: Infinity });
+    const inf = parser({ maxpayload: Infinity });
     const h = Buffer.alloc(14);
     h[0] = 0x80 | op;
     h[1] = 0x80 | 127;
     h.writeBigUInt64BE(2n ** 62n, 2);
     inf.p.push(h);
-    expecterror(inf.ev, 1009, /maxPayload/);
+    expecterror(inf.ev, 1009, /maxpayload/);
   }
 });
 
-test("maxPayload: a reassembled message is refused at the fragment that exceeds it (1009)", () => {
-  const { p, ev } = parser({ maxPayload: 100 });
+test("maxpayload: a reassembled message is refused at the fragment that exceeds it (1009)", () => {
+  const { p, ev } = parser({ maxpayload: 100 });
   p.push(mk(OP_BINARY, fill(60, 1), { fin: false }));
   assert.equal(ev, []);
   const next = mk(OP_CONTINUATION, fill(41, 2));
   p.push(next.subarray(0, 6)); // header only
-  expecterror(ev, 1009, /maxPayload/);
-  const ok = parser({ maxPayload: 100 });
+  expecterror(ev, 1009, /maxpayload/);
+  const ok = parser({ maxpayload: 100 });
   ok.p.push(Buffer.concat([mk(OP_TEXT, "a".repeat(60), { fin: false }), mk(OP_CONTINUATION, "b".repeat(40))]));
   assert.equal(ok.ev, [["text", "a".repeat(60) + "b".repeat(40)]]);
 });
 
-test("fragment flood is bounded by maxFragments (1009)", () => {
-  const ok = parser({ maxFragments: 10 });
+test("fragment flood is bounded by maxfragments (1009)", () => {
+  const ok = parser({ maxfragments: 10 });
   const frames = [mk(OP_BINARY, "a", { fin: false })];
   for (let i = 0; i < 8; i++) frames.push(mk(OP_CONTINUATION, "", { fin: false }));
   frames.push(mk(OP_CONTINUATION, "b"));
   ok.p.push(Buffer.concat(frames));
   assert.equal(ok.ev, [["binary", "hex:6162"]]);
 
-  const { p, ev } = parser({ maxFragments: 1000 });
+  const { p, ev } = parser({ maxfragments: 1000 });
   p.push(mk(OP_TEXT, "", { fin: false }));
   const empty = mk(OP_CONTINUATION, "", { fin: false });
   let fed = 1;
@@ -699,7 +699,7 @@ test("after an error the parser ignores further input", () => {
 test("stop() from inside message drops the rest of the chunk", () => {
   const ev: string[] = [];
   const p: FrameParser = new FrameParser(
-    { role: "server", maxPayload: 1000, maxFragments: 10 },
+    { role: "server", maxpayload: 1000, maxfragments: 10 },
     {
       message(type) {
         ev.push(type);
@@ -714,7 +714,7 @@ test("stop() from inside message drops the rest of the chunk", () => {
   assert.equal(ev, ["close"]);
 });
 
-test("sliceText: runs keep order with other events, errors and stop()", () => {
+test("slicetext: runs keep order with other events, errors and stop()", () => {
   const frames: Buffer[] = [];
   const want: Ev[] = [];
   for (let i = 0; i < 150; i++) {
@@ -731,11 +731,11 @@ test("sliceText: runs keep order with other events, errors and stop()", () => {
   frames.push(mk(OP_TEXT, "tail"));
   want.push(["text", "tail"]);
   const wire = Buffer.concat(frames);
-  for (const sliceText of [false, true]) {
-    const { p, ev } = parserof({ sliceText });
+  for (const slicetext of [false, true]) {
+    const { p, ev } = parserof({ slicetext });
     p.push(Buffer.from(wire));
-    assert.equal(ev, want, `sliceText ${sliceText}`);
-    const bad = parserof({ sliceText });
+    assert.equal(ev, want, `slicetext ${slicetext}`);
+    const bad = parserof({ slicetext });
     bad.p.push(Buffer.concat([mk(OP_TEXT, "one"), mk(OP_TEXT, "two"), mk(OP_TEXT, "x", { rsv: 0x20 })]));
     assert.equal(bad.ev.slice(0, 2), [
       ["text", "one"],
@@ -745,7 +745,7 @@ test("sliceText: runs keep order with other events, errors and stop()", () => {
   }
   const got: string[] = [];
   const p: FrameParser = new FrameParser(
-    { role: "server", maxPayload: 1000, maxFragments: 10, sliceText: true },
+    { role: "server", maxpayload: 1000, maxfragments: 10, slicetext: true },
     {
       message(_type, data) {
         got.push(String(data));

@@ -377,7 +377,7 @@ function dparser(opts: Partial<ParserOptions> = {}): { p: FrameParser; ev: Ev[];
   const ev: Ev[] = [];
   const raw: Buffer[] = [];
   const p = new FrameParser(
-    { role: "server", maxPayload: 1 << 20, maxFragments: 100, rsv1allowed: true, ...opts },
+    { role: "server", maxpayload: 1 << 20, maxfragments: 100, rsv1allowed: true, ...opts },
     {
       message(type, data) {
         ev.push([type, typeof data === "string" ? data : "hex:" + data.toString("hex")]);
@@ -445,7 +445,7 @@ test("RSV1: on a control or continuation frame, RSV2/RSV3, or when not negotiate
     assert.equal([last[0], last[1]], ["error", 1002], String(re));
     assert.match(String(last[2]), re);
   }
-  assert.throws(() => new FrameParser({ role: "server", maxPayload: 1, maxFragments: 1, rsv1allowed: true }, { message() {}, error() {} }), /compressed\(\) method/);
+  assert.throws(() => new FrameParser({ role: "server", maxpayload: 1, maxfragments: 1, rsv1allowed: true }, { message() {}, error() {} }), /compressed\(\) method/);
 });
 
 test("RSV1 in the encoder: the first frame of a compressed message only; never on control frames", () => {
@@ -454,7 +454,7 @@ test("RSV1 in the encoder: the first frame of a compressed message only; never o
   assert.is(encodemessage("binary", "abc", true, true)[0][0], 0xc2);
   assert.is(encodemessage("text", "abc", false)[0][0], 0x81);
   const big = Buffer.concat(encodemessage("binary", Buffer.alloc(150_000, 1), false, true));
-  const { p, ev } = dparser({ role: "client", maxPayload: 1 << 20 });
+  const { p, ev } = dparser({ role: "client", maxpayload: 1 << 20 });
   p.push(big);
   assert.equal(ev.map((e) => e[0]), ["compressed binary"]);
   assert.is(big[0], 0x42); // first frame: RSV1, binary, no FIN
@@ -674,7 +674,7 @@ test("a compression bomb stops at the bound without inflating the rest (1009)", 
     const grown = process.memoryUsage().arrayBuffers - before;
     assert.is(out, undefined);
     assert.is(err?.code, 1009);
-    assert.match(String(err?.reason), /exceeds maxPayload \(1048576 bytes\)/);
+    assert.match(String(err?.reason), /exceeds maxpayload \(1048576 bytes\)/);
     assert.ok(grown < 8 << 20, `allocated ${grown} bytes for a 1 MiB bound`);
     // The connection is done: later messages fail too.
     assert.is(d.decompress(ok(new PerMessageDeflate("client", params(), cfg("client"), 1 << 20).compress("x")), "text")[1]?.code, 1002);

@@ -15,6 +15,7 @@ import type { Channel } from "silly-sync-channel";
 import logger from "silly/logger";
 import { upgrading } from "./lib/upgrading.js";
 import { nodesocket } from "./lib/nodesocket.js";
+import { bounded } from "./lib/bounded.js";
 
 logger.setlevel(logger.ERROR);
 
@@ -221,8 +222,8 @@ test("ws client -> our server: fragmented messages from ws are reassembled; ours
   await peer.closed;
 });
 
-test("ws client -> our server: over maxPayload, ws sees close 1009", async () => {
-  const srv = await oursserver({ maxPayload: 4096 });
+test("ws client -> our server: over maxpayload, ws sees close 1009", async () => {
+  const srv = await oursserver({ maxpayload: 4096 });
   const peer = await wsclient(srv.url);
   const s = await accepted(srv);
   await peer.send(pattern(4096));
@@ -234,6 +235,53 @@ test("ws client -> our server: over maxPayload, ws sees close 1009", async () =>
   const [code] = await peer.closed;
   assert.is(code, 1009);
 });
+
+test("ws client -> our server: 50 times, a 16 MiB + 1 message sent whole gets close 1009, not 1006 (lingering close)", bounded(60_000, async () => {
+  const srv = await oursserver(); // the default maxpayload, 16 MiB
+  const big = Buffer.alloc(16 * 1024 * 1024 + 1, 7);
+  for (let i = 0; i < 50; i++) {
+    const peer = await wsclient(srv.url);
+    const s = await accepted(srv);
+    peer.ws.send(big); // still being sent when the close frame comes
+    const [d, err] = await s.read();
+    assert.is(d, undefined);
+    assert.match(String(err), /1009/);
+    const [code] = await peer.closed;
+    assert.is(code, 1009, `round ${i}`);
+  }
+}));
+
+test("ws client -> our server: 4 MiB in 64-byte fragments, past maxfragments, gets close 1009", bounded(60_000, async () => {
+  const srv = await oursserver(); // the default maxfragments, 1024
+  const piece = pattern(64);
+  for (let i = 0; i < 10; i++) {
+    const peer = await wsclient(srv.url);
+    const s = await accepted(srv);
+    const n = (4 * 1024 * 1024) / 64;
+    for (let k = 0; k < n; k++) peer.ws.send(piece, { binary: true, fin: k === n - 1 });
+    const [d, err] = await s.read();
+    assert.is(d, undefined);
+    assert.match(String(err), /1009 message has more than 1024 fragments/);
+    const [code] = await peer.closed;
+    assert.is(code, 1009, `round ${i}`);
+  }
+}));
+
+test("ws client -> our server with keepalive: ws answers the pings and stays connected; no pong reaches read()", bounded(30_000, async () => {
+  const srv = await oursserver({ pinginterval: 50, pongtimeout: 5000 });
+  const peer = await wsclient(srv.url);
+  const s = await accepted(srv);
+  const reading = s.read();
+  for (let i = 0; i < 10; i++) {
+    const [ping] = await peer.pings.recv();
+    assert.is(ping?.toString(), "keepalive", `ping ${i}`);
+  }
+  await peer.send("after ten pings");
+  assert.equal(await reading, ["after ten pings", "text"]);
+  assert.is(peer.ws.readyState, WebSocket.OPEN);
+  peer.ws.close(1000);
+  assert.equal(await peer.closed, [1000, ""]);
+}));
 
 test("ws client -> our server: 50 clients echo 20 messages each", async () => {
   const srv = await oursserver();
@@ -380,7 +428,7 @@ test("our client -> ws server: fragments from ws are reassembled; ours are accep
   ws.wss.close();
 });
 
-test("our client -> ws server: limits both ways (ws maxPayload, our maxPayload)", async () => {
+test("our client -> ws server: limits both ways (ws maxPayload, our maxpayload)", async () => {
   const ws = await wsserver({ maxPayload: 1000 });
   const [c, peer] = await ourclient(ws);
   await c.write(pattern(1001));
@@ -392,7 +440,7 @@ test("our client -> ws server: limits both ways (ws maxPayload, our maxPayload)"
   ws.wss.close();
 
   const ws2 = await wsserver();
-  const [c2, peer2] = await ourclient(ws2, "/", undefined, { maxPayload: 1000 });
+  const [c2, peer2] = await ourclient(ws2, "/", undefined, { maxpayload: 1000 });
   await peer2.send(pattern(1001));
   const [d, err] = await c2.read();
   assert.is(d, undefined);
@@ -415,6 +463,17 @@ test("our client -> ws server: path, query and custom headers; subprotocol", asy
   await c!.close();
   ws.wss.close();
 });
+
+test("our client -> ws server, keepalive on our side: ws answers, the client stays; no pong reaches read()", bounded(30_000, async () => {
+  const ws = await wsserver();
+  const [c, peer] = await ourclient(ws, "/", undefined, { pinginterval: 50, pongtimeout: 5000 });
+  const reading = c.read();
+  for (let i = 0; i < 10; i++) assert.is((await peer.pings.recv())[0]?.toString(), "keepalive");
+  assert.ok(c.isalive());
+  await c.close();
+  const [d, err] = await reading;
+  assert.is(d, undefined, `no message, no pong: ${String(err)}`);
+}));
 
 test("our client -> ws server: 50 clients echo 20 messages each", async () => {
   const ws = await wsserver();

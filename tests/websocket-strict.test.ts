@@ -15,6 +15,7 @@ import type { Channel } from "silly-sync-channel";
 import logger from "silly/logger";
 import { upgrading } from "./lib/upgrading.js";
 import { nodesocket } from "./lib/nodesocket.js";
+import { bounded } from "./lib/bounded.js";
 
 logger.setlevel(logger.ERROR);
 
@@ -74,6 +75,8 @@ interface Parsed {
 class Raw {
   buf = Buffer.alloc(0);
   ended = false;
+  /** Errors the socket saw (a reset, a failed write). */
+  readonly errors: string[] = [];
   readonly closed: Promise<unknown>;
   private wake: (() => void) | undefined;
 
@@ -86,8 +89,12 @@ class Raw {
       this.ended = true;
       this.poke();
     });
-    sock.on("error", () => {});
-    this.closed = once(sock, "close");
+    sock.on("error", (e: NodeJS.ErrnoException) => this.errors.push(e.code ?? e.message));
+    sock.on("close", () => {
+      this.ended = true;
+      this.poke();
+    });
+    this.closed = new Promise((resolve) => sock.once("close", resolve)); // (once() would reject on an error)
   }
 
   private poke(): void {
@@ -97,12 +104,24 @@ class Raw {
   }
 
   private async more(): Promise<void> {
-    if (this.ended) throw new Error(`the peer closed; unparsed bytes: ${this.buf.toString("hex")}`);
+    if (this.ended) throw new Error(`the peer closed (${this.errors.join(", ") || "EOF"}); unparsed bytes: ${this.buf.toString("hex")}`);
     await new Promise<void>((r) => (this.wake = r));
   }
 
   send(...b: Buffer[]): void {
     this.sock.write(Buffer.concat(b));
+  }
+
+  /**
+   * Write all of `b` before reading anything more, as a blocking client does:
+   * reading pauses until the kernel has taken every byte. Resolves false when
+   * the write failed (the peer reset the connection).
+   */
+  async sendall(b: Buffer): Promise<boolean> {
+    this.sock.pause();
+    const ok = await new Promise<boolean>((resolve) => this.sock.write(b, (err) => resolve(err == null)));
+    this.sock.resume();
+    return ok;
   }
 
   /** Bytes through the first "\r\n\r\n" (an HTTP head). */
@@ -379,8 +398,8 @@ test("invalid UTF-8 in a close reason -> 1007", async () => {
   await violation(srv, "close reason surrogate", 1007, frame(8, closepayload(1000, Buffer.from([0x61, 0xed, 0xa0, 0x80]))));
 });
 
-test("a header announcing more than maxPayload -> 1009 before any payload is sent", async () => {
-  const srv = await wsserver({ maxPayload: 1000 });
+test("a header announcing more than maxpayload -> 1009 before any payload is sent", async () => {
+  const srv = await wsserver({ maxpayload: 1000 });
   // only the header (with its mask key): no payload byte follows
   await violation(srv, "16-bit length 1001", 1009, frame(2, Buffer.alloc(0), { len: 1001 }));
   await violation(srv, "64-bit length 2^40", 1009, frame(2, Buffer.alloc(0), { len: 2n ** 40n }));
@@ -389,8 +408,63 @@ test("a header announcing more than maxPayload -> 1009 before any payload is sen
   await violation(srv2, "16 MiB + 1", 1009, frame(2, Buffer.alloc(0), { len: 16 * 1024 * 1024 + 1 }));
 });
 
+test("lingering close: 50 times, a 16 MiB + 1 frame written whole before reading gets close 1009, then the server's EOF", bounded(60_000, async () => {
+  const srv = await wsserver(); // the default maxpayload, 16 MiB
+  const big = frame(2, Buffer.alloc(16 * 1024 * 1024 + 1, 1));
+  for (let i = 0; i < 50; i++) {
+    const [raw, s] = await rawclient(srv);
+    // The server fails at the header and answers while the client is still
+    // writing: it reads and discards the rest, so the write completes and the
+    // client then finds the close frame (a reset would have lost it).
+    assert.ok(await raw.sendall(big), `round ${i}: the write completed (${raw.errors.join(", ")})`);
+    assert.is(await raw.closecode(), 1009, `round ${i}`);
+    assert.match(String((await s.read())[1]), /1009/);
+    await raw.closed; // the client's side ended on the server's EOF; then the server closed
+    assert.equal(raw.errors, [], `round ${i}: no reset`);
+  }
+}));
+
+test("lingering close: 4 MiB in 64-byte fragments, past maxfragments, written before reading gets close 1009", bounded(60_000, async () => {
+  const srv = await wsserver(); // the default maxfragments, 1024
+  const n = (4 * 1024 * 1024) / 64;
+  const piece = Buffer.alloc(64, 3);
+  const frames: Buffer[] = [];
+  for (let k = 0; k < n; k++) frames.push(frame(k === 0 ? 2 : 0, piece, { fin: k === n - 1 }));
+  const all = Buffer.concat(frames);
+  for (let i = 0; i < 50; i++) {
+    const [raw, s] = await rawclient(srv);
+    assert.ok(await raw.sendall(all), `round ${i}: the write completed (${raw.errors.join(", ")})`);
+    assert.is(await raw.closecode(), 1009, `round ${i}`);
+    assert.match(String((await s.read())[1]), /more than 1024 fragments/);
+    await raw.closed;
+    assert.equal(raw.errors, [], `round ${i}: no reset`);
+  }
+}));
+
+test("lingering close: the server ends TCP first and reads on until the client's end; a client that never ends is cut off after closetimeout", bounded(60_000, async () => {
+  const srv = await wsserver({ closetimeout: 300 });
+  const sock = net.connect({ port: srv.port, host: "127.0.0.1", allowHalfOpen: true });
+  leftovers.push(() => sock.destroy());
+  const raw = new Raw(sock);
+  raw.send(Buffer.from(HANDSHAKE));
+  await raw.head();
+  const [pair] = await srv.socks.recv();
+  raw.send(frame(1, "x", { mask: false }));
+  assert.is(await raw.closecode(), 1002);
+  await new Promise((resolve) => sock.once("end", resolve)); // the server's FIN, while our side is still open
+  const t0 = Date.now();
+  raw.send(frame(1, "discarded")); // still read (and dropped) by the server
+  const server = nodesocket(pair![0].conn);
+  await new Promise((resolve) => (server.destroyed ? resolve(undefined) : server.once("close", resolve)));
+  // we never end our side: the server gives up after closetimeout
+  assert.ok(Date.now() - t0 >= 200, `the server waited for our end (${Date.now() - t0} ms)`);
+  assert.match(String((await pair![0].read())[1]), /1002/);
+  raw.sock.end();
+  await raw.closed;
+}));
+
 test("too many fragments -> 1009 (the documented code)", async () => {
-  const srv = await wsserver({ maxFragments: 3 });
+  const srv = await wsserver({ maxfragments: 3 });
   const [raw, s] = await rawclient(srv);
   raw.send(frame(1, "a", { fin: false }), frame(0, "b", { fin: false }), frame(0, "c"));
   assert.equal(await s.read(), ["abc", "text"]);
@@ -458,6 +532,125 @@ test("an invalid frame pipelined behind the handshake: the 101 answer still come
   await healthy(srv, "after the pipelined violation");
 });
 
+test("in order: a valid message and a bad frame in one write: the message is read and answered, then the failure", bounded(60_000, async () => {
+  const srv = await wsserver();
+  // the server's read is pending when the bytes arrive
+  const [raw, s] = await rawclient(srv);
+  const first = s.read();
+  raw.send(frame(1, "hello"), frame(1, "bad", { rsv: 4 }), frame(1, "after"));
+  assert.equal(await first, ["hello", "text"]);
+  await s.write("echo: hello", "text");
+  const [d, err] = await s.read();
+  assert.is(d, undefined);
+  assert.match(String(err), /1002/);
+  const f = await raw.frame();
+  assert.is(f.op, 1, "the answer to the valid message comes before the close frame");
+  assert.is(f.payload.toString(), "echo: hello");
+  assert.is(await raw.closecode(), 1002);
+  await raw.closed;
+  // no read pending: both valid messages are queued, and the failure after them
+  const [raw2, s2] = await rawclient(srv);
+  raw2.send(frame(1, "one"), frame(2, "two"), frame(0, "bad"));
+  assert.equal(await s2.read(), ["one", "text"]);
+  await s2.write("echo: one", "text");
+  const [b, t] = await s2.read();
+  assert.is(t, "binary");
+  assert.is(String(b), "two");
+  await s2.write("echo: two", "text");
+  assert.match(String((await s2.read())[1]), /1002 continuation frame without a message in progress/);
+  assert.is((await raw2.frame()).payload.toString(), "echo: one");
+  assert.is((await raw2.frame()).payload.toString(), "echo: two");
+  assert.is(await raw2.closecode(), 1002);
+  await raw2.closed;
+}));
+
+test("in order: an application that never reads on still fails the connection after closetimeout", bounded(60_000, async () => {
+  const srv = await wsserver({ closetimeout: 100 });
+  const [raw, s] = await rawclient(srv);
+  raw.send(frame(1, "hello"), frame(1, "x", { mask: false }));
+  // the server never reads; the failure goes ahead on its own
+  assert.is(await raw.closecode(), 1002);
+  await raw.closed;
+  assert.equal(await s.read(), ["hello", "text"], "the message stays readable");
+  assert.match(String((await s.read())[1]), /1002/);
+}));
+
+test("keepalive: a client that never answers gets a ping, then close 1011 on the deadline; read() says why", bounded(30_000, async () => {
+  const srv = await wsserver({ pinginterval: 100, pongtimeout: 100 });
+  const [raw, s] = await rawclient(srv);
+  const ping = await raw.frame();
+  assert.is(ping.op, 9);
+  assert.is(ping.payload.toString(), "keepalive");
+  assert.is(await raw.closecode(), 1011);
+  const [d, err] = await s.read();
+  assert.is(d, undefined);
+  assert.match(String(err), /^websocket: 1011 keepalive: no answer to a ping within 100 ms$/);
+  await raw.closed;
+}));
+
+test("keepalive: a client that answers every ping stays connected; the pongs never reach read()", bounded(30_000, async () => {
+  const srv = await wsserver({ pinginterval: 50, pongtimeout: 5000 });
+  const [raw, s] = await rawclient(srv);
+  const reading = s.read();
+  for (let i = 0; i < 10; i++) {
+    const f = await raw.frame();
+    assert.is(f.op, 9, `ping ${i}`);
+    raw.send(frame(10, f.payload));
+  }
+  raw.send(frame(1, "still here"));
+  assert.equal(await reading, ["still here", "text"]);
+  assert.ok(s.isalive());
+  raw.sock.destroy();
+}));
+
+test("stalls: a client that begins a message and stops gets close 1008; read() says why", bounded(30_000, async () => {
+  const srv = await wsserver({ stalltimeout: 100, pinginterval: 0 });
+  // the first of several fragments, then nothing
+  const [raw, s] = await rawclient(srv);
+  raw.send(frame(2, Buffer.alloc(1000, 1), { fin: false }));
+  assert.is(await raw.closecode(), 1008);
+  assert.match(String((await s.read())[1]), /^websocket: 1008 a message made no progress for 100 ms$/);
+  await raw.closed;
+  // half a frame, then nothing (with keepalive on: answering pings would not help, the frame is unfinished)
+  const srv2 = await wsserver({ stalltimeout: 100, pinginterval: 50, pongtimeout: 1000 });
+  const [raw2, s2] = await rawclient(srv2);
+  raw2.send(frame(2, Buffer.alloc(1000, 1)).subarray(0, 500));
+  let f = await raw2.frame();
+  while (f.op === 9) f = await raw2.frame(); // the server's keepalive pings
+  assert.is(f.op, 8);
+  assert.is(f.payload.readUInt16BE(0), 1008);
+  assert.match(String((await s2.read())[1]), /1008/);
+}));
+
+test("budget: past the shared budget a message over 64 KiB that grows fails with 1009; small ones pass; the budget is released", bounded(30_000, async () => {
+  const budget = websocket.budget(100_000);
+  const srv = await wsserver({ budget });
+  const [a, sa] = await rawclient(srv);
+  const [b, sb] = await rawclient(srv);
+  const [c, sc] = await rawclient(srv);
+  // a holds 80 KB of a fragmented message (the ping after it says when the server has it)
+  a.send(frame(2, Buffer.alloc(80_000, 1), { fin: false }), frame(9, "a"));
+  assert.is((await sa.read())[1], "ping");
+  assert.is(budget.used, 80_000);
+  // b holds 40 KB: the total passes 100 KB, but b's message is small
+  b.send(frame(2, Buffer.alloc(40_000, 2), { fin: false }), frame(9, "b"));
+  assert.is((await sb.read())[1], "ping");
+  assert.is(budget.used, 120_000);
+  // c's message passes 64 KB while the budget is exceeded: 1009
+  c.send(frame(2, Buffer.alloc(70_000, 3), { fin: false }));
+  assert.is(await c.closecode(), 1009);
+  assert.match(String((await sc.read())[1]), /1009 the messages being received exceed the memory budget \(100000 bytes\)/);
+  assert.is(budget.used, 120_000, "c's bytes were released");
+  // a and b finish; their messages arrive whole and the budget empties
+  a.send(frame(0, Buffer.alloc(10_000, 1)));
+  b.send(frame(0, Buffer.alloc(10, 2)));
+  assert.is(((await sa.read())[0] as Buffer).length, 90_000);
+  assert.is(((await sb.read())[0] as Buffer).length, 40_010);
+  assert.is(budget.used, 0);
+  a.sock.destroy();
+  b.sock.destroy();
+}));
+
 test("data after the peer's close frame is ignored", async () => {
   const srv = await wsserver();
   const [raw, s] = await rawclient(srv);
@@ -470,7 +663,7 @@ test("data after the peer's close frame is ignored", async () => {
 });
 
 test("a close handshake that never completes is timed out: close() resolves and TCP is closed", async () => {
-  const srv = await wsserver({ closeTimeout: 200 });
+  const srv = await wsserver({ closetimeout: 200 });
   const [raw, s] = await rawclient(srv);
   const t0 = Date.now();
   const closing = s.close(4000, "bye");
@@ -478,14 +671,14 @@ test("a close handshake that never completes is timed out: close() resolves and 
   // never answer it
   await closing;
   const took = Date.now() - t0;
-  assert.ok(took >= 150 && took < 2000, `close() waited about closeTimeout (${took} ms)`);
+  assert.ok(took >= 150 && took < 2000, `close() waited about closetimeout (${took} ms)`);
   await raw.closed;
   assert.ok(raw.ended, "the server ended the connection");
   await healthy(srv, "after the timeout");
 });
 
 test("the server's close handshake completes when the peer answers", async () => {
-  const srv = await wsserver({ closeTimeout: 60_000 });
+  const srv = await wsserver({ closetimeout: 60_000 });
   const [raw, s] = await rawclient(srv);
   const closing = s.close(1001, "going away");
   const f = await raw.frame();
@@ -562,8 +755,10 @@ async function clientviolation(what: string, code: number, ...bytes: Buffer[]): 
   assert.is(f.op, 8, what);
   assert.ok(f.masked, `${what}: the client's close frame is masked`);
   assert.is(f.payload.readUInt16BE(0), code, `${what}: close code`);
+  assert.not.ok(raw.ended, `${what}: the client leaves ending TCP to the server`);
+  raw.sock.end();
+  await c.close(); // resolves once the client saw the server's end and closed too
   await raw.closed;
-  await c.close();
   rs.close();
 }
 
@@ -579,9 +774,73 @@ test("client: other violations from a server: RSV, opcode, bad UTF-8, bad close 
   await clientviolation("over 16 MiB", 1009, frame(2, Buffer.alloc(0), { mask: false, len: 2n ** 32n }));
 });
 
+test("client, in order: a valid message and a bad frame from the server: the message is read and answered, then the failure", bounded(60_000, async () => {
+  const rs = await rawserver();
+  const [c, raw] = await clientpair(rs);
+  raw.send(frame(1, "hello", { mask: false }), frame(1, "masked", { mask: true }));
+  assert.equal(await c.read(), ["hello", "text"]);
+  await c.write("echo: hello", "text");
+  assert.match(String((await c.read())[1]), /1002 masked frame from a server/);
+  const f = await raw.frame();
+  assert.is(f.payload.toString(), "echo: hello");
+  assert.is(await raw.closecode(), 1002);
+  rs.close();
+}));
+
+test("client: after the closing handshake the client waits for the server to end TCP (RFC 6455 7.1.1)", bounded(60_000, async () => {
+  const rs = await rawserver();
+  const [c, raw] = await clientpair(rs);
+  raw.send(frame(8, closepayload(1000, "bye"), { mask: false }));
+  assert.equal(await c.read(), ["bye", "close"]);
+  assert.is(await raw.closecode(), 1000, "the client echoes the close");
+  const closing = c.close(); // waits for the server's end of TCP
+  assert.not.ok(raw.ended, "the client does not end TCP first");
+  raw.sock.end();
+  await closing;
+  await raw.closed;
+  assert.equal(raw.errors, []);
+  rs.close();
+}));
+
+test("client: a failure sends the close frame and waits for the server to end TCP, at most closetimeout", bounded(60_000, async () => {
+  const rs = await rawserver();
+  const [c0, err] = await websocket.connect(`ws://127.0.0.1:${rs.port}/`, undefined, { closetimeout: 300 });
+  assert.ok(c0, err);
+  const c = c0!;
+  const [p] = await rs.peers.recv();
+  const raw = p![0];
+  raw.send(frame(1, "x", { mask: true }));
+  assert.match(String((await c.read())[1]), /1002/);
+  assert.is(await raw.closecode(), 1002);
+  assert.not.ok(raw.ended, "the client does not end TCP first");
+  const t0 = Date.now();
+  await c.close(); // the raw server never ends: the client gives up after closetimeout
+  assert.ok(Date.now() - t0 >= 200, `waited for the server (${Date.now() - t0} ms)`);
+  await raw.closed;
+  rs.close();
+}));
+
+test("client keepalive: a server that never answers gets a masked ping, then close 1011", bounded(30_000, async () => {
+  const rs = await rawserver();
+  const [c0, err] = await websocket.connect(`ws://127.0.0.1:${rs.port}/`, undefined, { pinginterval: 100, pongtimeout: 100 });
+  assert.ok(c0, err);
+  const c = c0!;
+  const [p] = await rs.peers.recv();
+  const raw = p![0];
+  const ping = await raw.frame();
+  assert.is(ping.op, 9);
+  assert.ok(ping.masked);
+  assert.is(ping.payload.toString(), "keepalive");
+  assert.is(await raw.closecode(), 1011);
+  assert.match(String((await c.read())[1]), /1011 keepalive/);
+  raw.sock.end();
+  await c.close();
+  rs.close();
+}));
+
 test("client: the close handshake with a server that never answers is timed out", async () => {
   const rs = await rawserver();
-  const [c0, err] = await websocket.connect(`ws://127.0.0.1:${rs.port}/`, undefined, { closeTimeout: 200 });
+  const [c0, err] = await websocket.connect(`ws://127.0.0.1:${rs.port}/`, undefined, { closetimeout: 200 });
   assert.ok(c0, err);
   const c = c0!;
   const [p] = await rs.peers.recv();

@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import net from "node:net";
 import http from "silly-net-http";
 import type { ListenConf, Server, ServerStream } from "silly-net-http";
-import websocket from "silly-net-websocket";
+import websocket, { DEFAULTS } from "silly-net-websocket";
 import type { ReadResult, Socket, UpgradeOptions } from "silly-net-websocket";
 import channel from "silly-sync-channel";
 import type { Channel } from "silly-sync-channel";
@@ -16,6 +16,7 @@ import task from "silly/task";
 import logger from "silly/logger";
 import { deferred } from "./lib/deferred.js";
 import { nodesocket } from "./lib/nodesocket.js";
+import { bounded } from "./lib/bounded.js";
 
 logger.setlevel(logger.ERROR);
 
@@ -736,7 +737,7 @@ function handshake(over: Record<string, string | undefined>, method = "GET"): st
 }
 
 test("upgrade: bad handshakes are answered with their status and upgrade() returns [undefined, err]", async () => {
-  const srv = await wsserver({ closeTimeout: 50 }); // the raw client at the end never answers a close
+  const srv = await wsserver({ closetimeout: 50 }); // the raw client at the end never answers a close
   const cases: [string, string, number, RegExp][] = [
     ["POST", handshake({ "Content-Length": "0" }, "POST"), 400, /method/],
     ["no upgrade header", handshake({ Upgrade: undefined }), 400, /upgrade/],
@@ -927,11 +928,11 @@ test("a second concurrent read() gets an error value; the first still gets the m
 
 // ---------------------------------------------------------------- options
 
-test("maxPayload: a message over it -> the peer sees close 1009 and read() returns an error", async () => {
-  const srv = await wsserver({ maxPayload: 1000 });
+test("maxpayload: a message over it -> the peer sees close 1009 and read() returns an error", async () => {
+  const srv = await wsserver({ maxpayload: 1000 });
   const [c, s] = await pair(srv);
   await c.write(pattern(1000));
-  await expectmsg(s, pattern(1000), "binary", "exactly maxPayload is fine");
+  await expectmsg(s, pattern(1000), "binary", "exactly maxpayload is fine");
   await c.write(pattern(1001));
   const err = await expecterr(s, "server");
   assert.match(err, /1009/);
@@ -942,7 +943,7 @@ test("maxPayload: a message over it -> the peer sees close 1009 and read() retur
 
   // The client's own limit, and a fragmented message over it in total.
   const srv2 = await wsserver();
-  const c2 = await dial(srv2.url, undefined, { maxPayload: 100 * 1024 });
+  const c2 = await dial(srv2.url, undefined, { maxpayload: 100 * 1024 });
   const s2 = await accepted(srv2);
   await s2.write(pattern(100 * 1024));
   await expectmsg(c2, pattern(100 * 1024), "binary");
@@ -955,7 +956,7 @@ test("maxPayload: a message over it -> the peer sees close 1009 and read() retur
   srv2.close();
 });
 
-test("the default maxPayload is 16 MiB: exactly 16 MiB passes, one byte more is refused with 1009", async () => {
+test("the default maxpayload is 16 MiB: exactly 16 MiB passes, one byte more is refused with 1009", async () => {
   const srv = await wsserver();
   const [c, s] = await pair(srv);
   const max = pattern(16 * 1024 * 1024, 1);
@@ -971,8 +972,8 @@ test("the default maxPayload is 16 MiB: exactly 16 MiB passes, one byte more is 
   srv.close();
 });
 
-test("maxFragments: a message in more fragments fails with 1009", async () => {
-  const srv = await wsserver({ maxFragments: 2 });
+test("maxfragments: a message in more fragments fails with 1009", async () => {
+  const srv = await wsserver({ maxfragments: 2 });
   const [c, s] = await pair(srv);
   await c.write(pattern(2 * 65535)); // 2 frames of 65535 bytes
   await expectmsg(s, pattern(2 * 65535), "binary");
@@ -985,20 +986,35 @@ test("maxFragments: a message in more fragments fails with 1009", async () => {
 });
 
 test("bad options throw (programmer errors)", async () => {
-  const srv = await wsserver({ maxPayload: -1 });
+  const srv = await wsserver({ maxpayload: -1 });
   const [sock, err] = await websocket.connect(srv.url);
   assert.is(sock, undefined, "the server refused: its options are bad");
   assert.match(err!, /500/);
   const [uerr] = await srv.errs.recv();
-  assert.match(uerr!, /maxPayload/);
+  assert.match(uerr!, /maxpayload/);
   srv.close();
   const srv2 = await wsserver();
-  const [sock2, err2] = await websocket.connect(srv2.url, undefined, { closeTimeout: 0 });
+  const [sock2, err2] = await websocket.connect(srv2.url, undefined, { closetimeout: 0 });
   assert.is(sock2, undefined);
-  assert.match(err2!, /closeTimeout/);
+  assert.match(err2!, /closetimeout/);
   const s = await accepted(srv2);
   assert.match(await expecterr(s), /End of file|EOF|closed/);
   await s.close();
+  const renamed = { maxPayload: 1000 } as unknown as { maxpayload: number }; // the former camelCase name
+  for (const [opts, name] of [
+    [{ pinginterval: -1 }, /pinginterval/],
+    [{ pinginterval: 1.5 }, /pinginterval/],
+    [{ pongtimeout: 0 }, /pongtimeout/],
+    [{ stalltimeout: -1 }, /stalltimeout/],
+    [renamed, /option maxPayload is now called maxpayload/],
+  ] as const) {
+    const [none, e] = await websocket.connect(srv2.url, undefined, opts);
+    assert.is(none, undefined);
+    assert.match(e!, name);
+    const t = await accepted(srv2);
+    await expecterr(t);
+    await t.close();
+  }
   srv2.close();
 });
 
@@ -1029,6 +1045,50 @@ test("autopong: pings are answered automatically and not returned by read()", as
   srv2.close();
 });
 
+test("keepalive: our clients that answer pings (read loop, or autopong) stay connected; one that never reads is closed with 1011", bounded(30_000, async () => {
+  const srv = await wsserver({ pinginterval: 50, pongtimeout: 1000 });
+  const manual = await dial(srv.url);
+  const s1 = await accepted(srv);
+  const auto = await dial(srv.url, undefined, { autopong: true });
+  const s2 = await accepted(srv);
+  const deaf = await dial(srv.url);
+  const s3 = await accepted(srv);
+  const reads = [s1.read(), s2.read()];
+  // The read loop of the seed answers each ping; autopong answers them without a read.
+  for (let i = 0; i < 10; i++) {
+    const [d, t] = await manual.read();
+    assert.is(t, "ping", `ping ${i}`);
+    assert.is(String(d), "keepalive");
+    await manual.write(d, "pong");
+  }
+  // Meanwhile the client that never reads has been dropped by the server.
+  const [none, err] = await s3.read();
+  assert.is(none, undefined);
+  assert.match(String(err), /1011 keepalive/);
+  // The other two are alive: the next message is what their server sockets read (no pong).
+  await manual.write("manual", "text");
+  await auto.write("auto", "text");
+  assert.equal(await reads[0], ["manual", "text"]);
+  assert.equal(await reads[1], ["auto", "text"]);
+  // The deaf client finds the pings, then the close frame, in its queue.
+  for (;;) {
+    const [d, t] = await deaf.read();
+    if (t === "close") {
+      assert.match(String(d), /keepalive/);
+      assert.is(deaf.closecode, 1011);
+      break;
+    }
+    assert.is(t, "ping");
+  }
+  await Promise.all([manual.close(), auto.close(), deaf.close()]);
+  srv.close();
+}));
+
+test("the keepalive defaults: a ping after 20 s of silence, 20 s for the answer", () => {
+  assert.is(DEFAULTS.pinginterval, 20_000);
+  assert.is(DEFAULTS.pongtimeout, 20_000);
+});
+
 test("connect: custom headers reach stream.header; path and query are kept; sock.stream and sock.conn", async () => {
   const srv = await wsserver();
   const c = await dial(`${srv.url}/chat/room%201?name=ann&x=%E4%BD%A0#frag`, { "x-token": "secret 1", "user-agent": "silly-test" });
@@ -1057,8 +1117,8 @@ test("subprotocols: offered by connect, picked by upgrade", async () => {
   srv.close();
 });
 
-test("close handshake that never completes is timed out: close() resolves after closeTimeout", async () => {
-  const srv = await wsserver({ closeTimeout: 200 });
+test("close handshake that never completes is timed out: close() resolves after closetimeout", async () => {
+  const srv = await wsserver({ closetimeout: 200 });
   const raw = net.connect(srv.server.port, "127.0.0.1");
   raw.write(handshake({}));
   const s = await accepted(srv);
@@ -1073,7 +1133,7 @@ test("close handshake that never completes is timed out: close() resolves after 
 });
 
 test("close() while unread messages have paused the connection still completes the handshake", async () => {
-  const srv = await wsserver({ closeTimeout: 10_000 });
+  const srv = await wsserver({ closetimeout: 10_000 });
   const [c, s] = await pair(srv);
   // The server reads nothing; 3 MiB pile up and it stops reading from the conn.
   for (let i = 0; i < 10; i++) await c.write(pattern(300 * 1024, i));
@@ -1088,7 +1148,7 @@ test("close() while unread messages have paused the connection still completes t
   await s.close(1000, "enough");
   assert.is(await reading, "close");
   assert.is(s.closecode, 1000, "the client's close frame was read");
-  assert.ok(Date.now() - t0 < 5000, "well before closeTimeout");
+  assert.ok(Date.now() - t0 < 5000, "well before closetimeout");
   // what had been queued before close() can still be read, in order
   const [first] = await s.read();
   assert.ok(Buffer.isBuffer(first) && first.equals(pattern(300 * 1024, 0)));
@@ -1096,7 +1156,7 @@ test("close() while unread messages have paused the connection still completes t
 });
 
 test("a timed-out close handshake drops the connection even when the peer never reads", async () => {
-  const srv = await wsserver({ closeTimeout: 200 });
+  const srv = await wsserver({ closetimeout: 200 });
   const raw = net.connect(srv.server.port, "127.0.0.1");
   leftovers.push(() => raw.destroy());
   raw.write(handshake({}));

@@ -2,25 +2,32 @@
 // Contract (see ws-peer.ts): listen on 127.0.0.1:0, print PORT=<n> via announce(),
 // echo every data message with its own type, answer pings, exit on SIGTERM.
 import http from "silly-net-http";
+import type { Server, ServerStream } from "silly-net-http";
 import websocket from "silly-net-websocket";
-import { announce, exitOnSignal } from "./announce.js";
+import { announce, exitOnSignal, isMain } from "./announce.js";
 
-const [server, err] = await http.listen({
-  addr: "127.0.0.1:0",
-  backlog: 4096,
-  handler: async (stream) => {
-    const [sock] = await websocket.upgrade(stream);
-    if (sock === undefined) return;
-    for (;;) {
-      const [data, type] = await sock.read();
-      if (data === undefined || type === "close") break;
-      if (type === "text") void sock.write(data, "text");
-      else if (type === "binary") void sock.write(data, "binary");
-      else if (type === "ping") void sock.write(data, "pong");
-    }
-    await sock.close();
-  },
-});
-if (server === undefined) throw new Error(String(err));
-announce(server.port, "silly");
-exitOnSignal(() => server.close());
+/** The echo server on 127.0.0.1, an ephemeral port, the socket's default options. */
+export async function startOursWs(): Promise<Server> {
+  const [server, err] = await http.listen({ addr: "127.0.0.1:0", backlog: 4096, handler: echo });
+  if (server === undefined) throw new Error(String(err));
+  return server;
+}
+
+async function echo(stream: ServerStream): Promise<void> {
+  const [sock] = await websocket.upgrade(stream);
+  if (sock === undefined) return;
+  for (;;) {
+    const [data, type] = await sock.read();
+    if (data === undefined || type === "close") break;
+    if (type === "text") void sock.write(data, "text");
+    else if (type === "binary") void sock.write(data, "binary");
+    else if (type === "ping") void sock.write(data, "pong");
+  }
+  await sock.close();
+}
+
+if (isMain(import.meta.url)) {
+  const server = await startOursWs();
+  announce(server.port, "silly");
+  exitOnSignal(() => server.close());
+}

@@ -503,7 +503,7 @@ export class PerMessageDeflate {
   }
 
   private toobig(): InflateError {
-    return { code: 1009, reason: `inflated message exceeds maxPayload (${this.maxpayload} bytes)` };
+    return { code: 1009, reason: `inflated message exceeds maxpayload (${this.maxpayload} bytes)` };
   }
 
   /** Releases this connection's contexts (idempotent). */

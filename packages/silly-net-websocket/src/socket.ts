@@ -1,19 +1,24 @@
-// The WebSocket socket: a thin I/O layer joining the sans-I/O codec to a Conn.
+// The WebSocket socket: the I/O adapter around the sans-I/O Protocol
+// (codec/protocol.ts). It hands the transport's bytes to the protocol, writes
+// the bytes the protocol makes, runs the deadlines it asks for on the shared
+// ticker, and turns its events into read() results.
 //
-// Incoming bytes go straight from the conn into the frame parser; each whole
-// message either resolves the waiting read() or joins a queue. Outgoing
-// messages are encoded whole and handed to the conn in one call, so frames of
-// concurrent writers never interleave; the conn sends what was written at the
-// end of the event loop's poll phase.
+// Outgoing messages are encoded whole and handed to the transport in one
+// call, so frames of concurrent writers never interleave; a server's small
+// messages are encoded straight into the conn's output (writeinto).
 import { isUtf8 } from "node:buffer";
 import type { Conn } from "silly/net/tcp";
-import { abort, flowing, takeover, writeinto } from "silly/net/protocol";
-import type { Consumer } from "silly/net/protocol";
-import { FrameParser, encodemessage, encodeinto, stagedsize, typeopcode, decodeclose, encodeclose, validclosecode, MAX_REASON } from "./codec/index.js";
-import type { MessageType, ParserSink } from "./codec/index.js";
+import { Protocol, encodeinto, typeopcode, validclosecode, MAX_REASON } from "./codec/index.js";
+import type { ProtocolOptions } from "./codec/index.js";
+import { Budget } from "./codec/budget.js";
+import type { MessageType } from "./codec/types.js";
+import { clock, schedule } from "./ticker.js";
+import { conntransport } from "./transport.js";
+import { Inbox } from "./inbox.js";
+import type { Transport } from "./transport.js";
 
 export type { MessageType };
-export type WriteType = "text" | "binary" | "ping" | "pong" | "close";
+export type WriteType = MessageType;
 
 /**
  * `[text, "text"]`, `[bytes, "binary" | "ping" | "pong"]`, `[reason, "close"]`,
@@ -28,145 +33,209 @@ export type WriteResult = [true, undefined] | [false, string];
 
 export interface SocketOptions {
   /** Largest message (after reassembly) accepted, in bytes. Default 16 MiB. */
-  maxPayload?: number;
+  maxpayload?: number;
   /** Most fragments one message may arrive in. Default 1024. */
-  maxFragments?: number;
+  maxfragments?: number;
   /** How long close() waits for the peer's close frame, in ms. Default 5000. */
-  closeTimeout?: number;
+  closetimeout?: number;
   /** Answer pings with pongs automatically instead of returning them from read(). Default false. */
   autopong?: boolean;
+  /**
+   * Keepalive: ping a peer that sent nothing for this long, in ms; 0 turns
+   * keepalive off. Default 20000 for servers, 0 for clients.
+   */
+  pinginterval?: number;
+  /** Keepalive: fail with 1011 when nothing arrives this long after a ping, in ms. Default 20000. */
+  pongtimeout?: number;
+  /**
+   * Fail with 1008 a frame or fragmented message that has begun and makes no
+   * progress for this long, in ms; 0 for never. Default 30000.
+   */
+  stalltimeout?: number;
+  /**
+   * The memory budget this socket shares with others for the bytes of messages
+   * that have begun to arrive (see websocket.budget). Default: one budget of
+   * 128 MiB for every socket that names none.
+   */
+  budget?: Budget;
 }
 
+/** The default options (`pinginterval` is a server's: a client's is 0; `budget` is the shared default budget's limit). */
 export const DEFAULTS = {
-  maxPayload: 16 * 1024 * 1024,
-  maxFragments: 1024,
-  closeTimeout: 5000,
+  maxpayload: 16 * 1024 * 1024,
+  maxfragments: 1024,
+  closetimeout: 5000,
   autopong: false,
+  pinginterval: 20_000,
+  pongtimeout: 20_000,
+  stalltimeout: 30_000,
+  budget: 128 * 1024 * 1024,
 } as const;
 
-/** Unread messages past this many bytes pause the conn until the app reads. */
+/** The budget of every socket that names none. */
+const SHARED_BUDGET = new Budget(DEFAULTS.budget);
+
+/**
+ * A memory budget for sockets to share (the `budget` option): past `limit`
+ * bytes held in messages that have begun to arrive, across every socket given
+ * it, a message of more than 64 KiB that grows further fails its connection
+ * with close code 1009. `budget.used` tells what is held now.
+ */
+export function budget(limit: number): Budget {
+  return new Budget(limit);
+}
+
+/** Unread messages past this many bytes pause the transport until the app reads. */
 const QUEUE_HIGH = 1024 * 1024;
 
-type Entry = [string | Buffer, MessageType];
+// Socket flags: one small integer instead of a field each (idle sockets are most sockets).
+/** Unread messages fill the queue: the transport is paused. */
+const PAUSED = 1;
+/** The protocol stopped receiving for good. */
+const STOPPED = 2;
+/** A message went straight to a waiting reader, and read() was not called since. */
+const HANDED = 4;
 
+// The Socket is the protocol's host (codec ProtocolHost) and the ticker's
+// entry (ticker Timed); those members are internal, so it declares neither.
 export class Socket {
-  /** The received close code (1005 when the peer's close frame had none), once a close frame arrived. */
-  closecode: number | undefined = undefined;
-  /** The received close reason, once a close frame arrived. */
-  closereason: string | undefined = undefined;
+  /** The HTTP stream the socket was upgraded from (or connected through). */
+  readonly stream: unknown;
 
-  private readonly parser: FrameParser;
-  private readonly mask: boolean;
-  private readonly opts: Required<SocketOptions>;
-  private queue: Entry[] = NOQUEUE; // an array of its own from the first queued message
-  private qhead = 0;
-  private qbytes = 0;
-  private paused = false;
-  private reader: ((r: ReadResult) => void) | undefined = undefined;
-  private err: string | undefined = undefined; // set once no more messages will come
-  private closesent = false;
-  private closerecv = false;
-  private finished = false; // the conn is closed
-  private closewaiters: (() => void)[] | undefined = undefined; // made by close()
-  private closetimer: NodeJS.Timeout | undefined = undefined;
+  readonly #proto: Protocol;
+  readonly #io: unknown; // the byte stream, as #tx knows it
+  readonly #tx: Transport<unknown>;
+  #inbox: Inbox | undefined = undefined; // unread messages; made when the first one is queued
+  #flags = 0; // PAUSED, STOPPED, HANDED
+  #reader: ((r: ReadResult) => void) | undefined = undefined;
+  #err: string | undefined = undefined; // set once no more messages will come
+  #closers: (() => void)[] | undefined = undefined; // made by close()
+  /** @internal The ticker's: the place in its heap. */
+  slot = -1;
 
-  /** @internal Use websocket.upgrade() or websocket.connect(). */
-  constructor(
-    /** The underlying tcp or tls connection. */
-    readonly conn: Conn,
-    role: "server" | "client",
-    opts: SocketOptions | undefined,
-    /** The HTTP stream the socket was upgraded from (or connected through). */
-    readonly stream: unknown,
-  ) {
-    // Idle sockets are most sockets: share the default options object.
-    this.opts = opts === undefined ? DEFAULT_OPTS : { ...DEFAULTS, ...stripundefined(opts) };
-    checkoptions(this.opts);
-    this.mask = role === "client";
-    const link = new Link(this);
-    this.parser = new FrameParser({ role, maxPayload: this.opts.maxPayload, maxFragments: this.opts.maxFragments }, link);
-    link.parser = this.parser;
-    takeover(conn, link);
+  /**
+   * @internal Use websocket.upgrade() or websocket.connect(). `io` is the
+   * byte stream, a tcp or tls Conn unless another Transport is given.
+   */
+  constructor(io: unknown, role: "server" | "client", opts: SocketOptions | undefined, stream: unknown, tx: Transport<never> = conntransport) {
+    this.stream = stream;
+    this.#io = io;
+    this.#tx = tx as Transport<unknown>;
+    this.#proto = new Protocol(protocoloptions(role, opts), this);
+    schedule(this); // the first keepalive check, if any
+    this.#tx.takeover(io, this.#proto);
   }
 
-  // ---- incoming ----
+  /** The underlying tcp or tls connection. */
+  get conn(): Conn {
+    return this.#tx.conn(this.#io);
+  }
+
+  /** The received close code (1005 when the peer's close frame had none), once a close frame arrived. */
+  get closecode(): number | undefined {
+    return this.#proto.closecode;
+  }
+
+  /** The received close reason, once a close frame arrived. */
+  get closereason(): string | undefined {
+    return this.#proto.closereason;
+  }
+
+  // ---- the protocol's events (ProtocolHost) ----
 
   /** @internal */
   onmessage(type: MessageType, data: string | Buffer): void {
-    if (type === "close") {
-      this.onclose(data as Buffer);
-      return;
-    }
-    if (this.closesent) return; // we are closing: data after our close frame is dropped
-    if (type === "ping" && this.opts.autopong) {
-      void this.write(data, "pong");
-      return;
-    }
-    this.deliver(data, type);
-  }
-
-  private deliver(data: string | Buffer, type: MessageType): void {
-    const r = this.reader;
+    const r = this.#reader;
     if (r !== undefined) {
-      this.reader = undefined;
+      this.#reader = undefined;
+      this.#flags |= HANDED;
       r([data, type] as ReadResult);
       return;
     }
-    if (this.queue === NOQUEUE) this.queue = [];
-    this.queue.push([data, type]);
-    this.qbytes += data.length;
-    if (this.qbytes > QUEUE_HIGH && !this.paused) {
-      this.paused = true;
-      flowing(this.conn, false);
-    }
+    const q = (this.#inbox ??= new Inbox());
+    q.push([data, type]);
+    // (Once closing, nothing more is queued but the peer's close frame, and the
+    // peer's EOF must still be read.)
+    if (q.bytes > QUEUE_HIGH && (this.#flags & PAUSED) === 0 && this.#proto.state === "open") this.#flow(true);
   }
 
-  private onclose(payload: Buffer): void {
-    if (this.closerecv) return;
-    const c = decodeclose(payload);
-    if (!c.ok) {
-      this.onprotocolerror(c.code, c.reason);
-      return;
-    }
-    this.closerecv = true;
-    this.closecode = c.code;
-    this.closereason = c.reason;
-    if (!this.closesent) {
-      // Echo the close so the handshake completes even before the app reacts.
-      this.sendclose(c.code === 1005 ? undefined : c.code, "");
-    }
-    this.deliver(c.reason, "close");
-    this.fail(`websocket: closed by peer (${c.code}${c.reason ? ` ${c.reason}` : ""})`);
-    this.settle();
-  }
-
-  /** @internal */
-  onprotocolerror(code: number, reason: string): void {
-    if (this.err !== undefined) return;
-    this.sendclose(code, reason.slice(0, 120));
-    this.fail(`websocket: ${code} ${reason}`);
-    this.finish();
-  }
-
-  /** @internal */
-  onconnend(err: string): void {
-    if (this.closerecv || this.finished) {
-      this.finish();
-      return;
-    }
-    this.fail(`websocket: connection ended without a close frame (${err})`);
-    this.finish();
-  }
-
-  /** No more messages will arrive: the queue drains, then reads get `err`. */
-  private fail(err: string): void {
-    if (this.err !== undefined) return;
-    this.err = err;
-    const r = this.reader;
-    if (r !== undefined && this.qhead === this.queue.length) {
-      this.reader = undefined;
+  /** @internal No more messages will arrive: the queue drains, then reads get `err`. */
+  onend(err: string): void {
+    if (this.#err !== undefined) return;
+    this.#err = err;
+    const r = this.#reader;
+    if (r !== undefined && this.#drained()) {
+      this.#reader = undefined;
       r([undefined, err]);
     }
+  }
+
+  /** No message is queued. */
+  #drained(): boolean {
+    return this.#inbox === undefined || this.#inbox.empty;
+  }
+
+  /** @internal */
+  caughtup(): boolean {
+    return this.#drained() && (this.#flags & HANDED) === 0;
+  }
+
+  /** @internal */
+  transmit(frames: Buffer[]): void {
+    void this.#tx.write(this.#io, frames);
+  }
+
+
+  /** @internal */
+  pause(): void {
+    this.#flags |= STOPPED;
+    this.#tx.flowing(this.#io, false);
+  }
+
+  /** Pause the transport for a full queue, or resume it (unless the protocol stopped it). */
+  #flow(paused: boolean): void {
+    this.#flags = paused ? this.#flags | PAUSED : this.#flags & ~PAUSED;
+    if ((this.#flags & STOPPED) === 0) this.#tx.flowing(this.#io, !paused);
+  }
+
+  /** @internal */
+  closetransport(abort: boolean): void {
+    if (abort) this.#tx.abort(this.#io);
+    else this.#tx.close(this.#io);
+    this.#closed();
+  }
+
+  /** @internal */
+  linger(ms: number, bytes: number): void {
+    this.#tx.linger(this.#io, ms, bytes);
+    this.#closed();
+  }
+
+  /** The transport is closed: close() calls resolve. */
+  #closed(): void {
+    const cs = this.#closers;
+    this.#closers = undefined;
+    if (cs !== undefined) for (const c of cs) c();
+  }
+
+  /** @internal The protocol's deadline changed (it is `at`). */
+  settimer(): void {
+    schedule(this);
+  }
+
+  /** @internal The ticker's: the protocol's deadline. */
+  get at(): number {
+    return this.#proto.deadline;
+  }
+
+  /** @internal */
+  now(): number {
+    return clock();
+  }
+
+  /** @internal The ticker: the protocol's deadline passed. */
+  ontime(now: number): void {
+    this.#proto.tick(now);
   }
 
   // ---- the read side of the API ----
@@ -176,24 +245,21 @@ export class Socket {
    * Never rejects: failures (protocol errors, EOF) are `[undefined, err]`.
    */
   read(): Promise<ReadResult> {
-    if (this.reader !== undefined) return Promise.resolve([undefined, "websocket: another read is pending"]);
-    if (this.qhead < this.queue.length) {
-      const e = this.queue[this.qhead]!;
-      this.queue[this.qhead++] = undefined as never;
-      this.qbytes -= e[0].length;
-      if (this.qhead === this.queue.length) {
-        this.queue = NOQUEUE; // an idle socket keeps no array
-        this.qhead = 0;
-      }
-      if (this.paused && this.qbytes <= QUEUE_HIGH / 2) {
-        this.paused = false;
-        flowing(this.conn, true);
-      }
+    if (this.#reader !== undefined) return Promise.resolve([undefined, "websocket: another read is pending"]);
+    this.#flags &= ~HANDED;
+    const q = this.#inbox;
+    if (q !== undefined && !q.empty) {
+      const e = q.shift();
+      if ((this.#flags & PAUSED) !== 0 && q.bytes <= QUEUE_HIGH / 2) this.#flow(false);
       return Promise.resolve(e as ReadResult);
     }
-    if (this.err !== undefined) return Promise.resolve([undefined, this.err]);
+    if (this.#err !== undefined) {
+      // Every message before a protocol error has been taken: the failure goes ahead now.
+      this.#proto.fail();
+      return Promise.resolve([undefined, this.#err]);
+    }
     return new Promise<ReadResult>((resolve) => {
-      this.reader = resolve;
+      this.#reader = resolve;
     });
   }
 
@@ -211,142 +277,98 @@ export class Socket {
     if (data !== undefined && typeof data !== "string" && !(data instanceof Uint8Array)) {
       throw new TypeError("websocket.write: data must be a string, a Uint8Array or undefined");
     }
-    if (this.closesent || this.finished) return Promise.resolve([false, this.err ?? "websocket: socket is closed"]);
+    const proto = this.#proto;
+    if (!proto.sending()) return Promise.resolve([false, this.#err ?? "websocket: socket is closed"]);
     if (type === "text" && data instanceof Uint8Array && !isUtf8(data)) {
       return Promise.resolve([false, "websocket: text message is not valid UTF-8"]);
     }
-    // A server's small message is encoded straight into the conn's output.
-    if (!this.mask && data !== undefined && type !== "close") {
-      const n = stagedsize(data);
-      if (n > 0 && (n <= 127 || type === "text" || type === "binary")) {
-        const sent = writeinto(this.conn, n, encodeinto, op, data);
-        if (sent !== undefined) return sent; // else not ASCII: encoded below
-      }
+    const payload = data ?? EMPTY;
+    const n = proto.inplace(type, payload);
+    if (n > 0) {
+      const sent = this.#tx.writeinto(this.#io, n, encodeinto, op, payload);
+      if (sent !== undefined) return sent; // else not ASCII: encoded below
     }
-    let frames: Buffer[];
-    try {
-      frames = encodemessage(type, data ?? EMPTY, this.mask);
-    } catch (e) {
-      return Promise.resolve([false, `websocket: ${(e as Error).message}`]);
-    }
-    // A close frame written by hand starts the close handshake like close() does.
-    if (type === "close") this.closesent = true;
-    // The conn's [true] | [false, errno] already has the shape of WriteResult.
-    return this.conn.write(frames);
-  }
-
-  /** Encode and queue a frame now; returns an error tuple or undefined. */
-  private sendraw(type: WriteType, payload: string | Uint8Array): WriteResult | undefined {
-    try {
-      void this.conn.write(encodemessage(type, payload, this.mask));
-      return undefined;
-    } catch (e) {
-      return [false, `websocket: ${(e as Error).message}`];
-    }
-  }
-
-  private sendclose(code: number | undefined, reason: string): void {
-    if (this.closesent || this.finished) return;
-    this.closesent = true;
-    this.sendraw("close", code === undefined ? EMPTY : encodeclose(code, reason));
+    const frames = proto.send(type, payload);
+    if (typeof frames === "string") return Promise.resolve([false, frames]);
+    return this.#tx.write(this.#io, frames);
   }
 
   /**
    * Close: send a close frame (code 1000 unless given), wait for the peer's
-   * close frame (at most closeTimeout ms), then close the connection.
+   * close frame (at most closetimeout ms), then for the end of the TCP
+   * connection (at most closetimeout ms more; a server ends its side first).
    * Resolves when done; calling it again just waits for the same end.
    */
   close(code = 1000, reason = ""): Promise<void> {
     if (!Number.isInteger(code) || !validclosecode(code)) throw new RangeError(`websocket.close: invalid close code ${code}`);
     if (Buffer.byteLength(reason) > MAX_REASON) throw new RangeError(`websocket.close: reason is over ${MAX_REASON} bytes`);
-    if (this.finished) return Promise.resolve();
-    this.sendclose(code, reason);
-    this.fail(this.err ?? "websocket: socket closed");
+    const proto = this.#proto;
+    proto.closewith(code, reason);
+    if (proto.state === "closed") return Promise.resolve();
     // The peer's close frame may sit behind unread messages: read on (data
     // after our close frame is dropped, so the queue no longer grows).
-    if (this.paused) {
-      this.paused = false;
-      flowing(this.conn, true);
-    }
-    const done = new Promise<void>((resolve) => (this.closewaiters ??= []).push(resolve));
-    this.settle();
-    if (!this.finished && this.closetimer === undefined) {
-      this.closetimer = setTimeout(() => {
-        this.finish();
-        // The handshake failed: do not wait for a peer that may never read
-        // to take the bytes still queued (conn.close() would flush them first).
-        abort(this.conn);
-      }, this.opts.closeTimeout);
-    }
-    return done;
-  }
-
-  /** Both close frames have crossed: a server closes the TCP connection at once. */
-  private settle(): void {
-    if (this.closesent && this.closerecv) this.finish();
-  }
-
-  private finish(): void {
-    if (this.finished) return;
-    this.finished = true;
-    if (this.closetimer !== undefined) clearTimeout(this.closetimer);
-    this.fail("websocket: socket closed");
-    this.conn.close();
-    const ws = this.closewaiters;
-    this.closewaiters = undefined;
-    if (ws !== undefined) for (const w of ws) w();
+    if ((this.#flags & PAUSED) !== 0) this.#flow(false);
+    return new Promise<void>((resolve) => (this.#closers ??= []).push(resolve));
   }
 
   /** True until the close handshake started or the connection failed. */
   isalive(): boolean {
-    return !this.closesent && !this.closerecv && !this.finished && this.err === undefined;
+    return this.#proto.state === "open" && this.#err === undefined;
   }
 }
 
 const EMPTY = Buffer.alloc(0);
-/** The queue of every socket with nothing queued: never pushed to (deliver() swaps in an array first). */
-const NOQUEUE: Entry[] = [];
-const DEFAULT_OPTS: Required<SocketOptions> = Object.freeze({ ...DEFAULTS });
+/** Idle sockets are most sockets: those with default options share one options object per role. */
+const DEFAULT_SERVER = resolve("server", {});
+const DEFAULT_CLIENT = resolve("client", {});
 
 /**
- * Joins conn -> parser -> socket with one small object instead of four
- * closures: idle connections are the common case, and each byte counts.
+ * Resolved options, shared by every socket with the same values: a socket
+ * keeps a reference, and so do its protocol and parser (with what they derive
+ * from it), instead of copies. At most OPTIONS_KEPT sets per budget.
  */
-class Link implements ParserSink, Consumer {
-  parser: FrameParser | undefined = undefined;
-  constructor(private readonly sock: Socket) {}
-  data(chunk: Buffer): void {
-    (this.parser as FrameParser).push(chunk);
-  }
-  borrow(buf: Buffer, n: number): void {
-    (this.parser as FrameParser).push(buf, true, n);
-  }
-  end(err: string): void {
-    this.sock.onconnend(err);
-  }
-  message(type: MessageType, data: string | Buffer): void {
-    this.sock.onmessage(type, data);
-  }
-  error(code: number, reason: string): void {
-    this.sock.onprotocolerror(code, reason);
-  }
+const resolved = new WeakMap<Budget, Map<string, Readonly<ProtocolOptions>>>();
+const OPTIONS_KEPT = 64;
+
+function protocoloptions(role: "server" | "client", opts: SocketOptions | undefined): Readonly<ProtocolOptions> {
+  if (opts === undefined) return role === "server" ? DEFAULT_SERVER : DEFAULT_CLIENT;
+  const r = resolve(role, opts);
+  let sets = resolved.get(r.budget);
+  if (sets === undefined) resolved.set(r.budget, (sets = new Map()));
+  const key = `${r.role} ${r.maxpayload} ${r.maxfragments} ${r.closetimeout} ${r.autopong} ${r.pinginterval} ${r.pongtimeout} ${r.stalltimeout}`;
+  const known = sets.get(key);
+  if (known !== undefined) return known;
+  if (sets.size < OPTIONS_KEPT) sets.set(key, r);
+  return r;
 }
 
-function stripundefined(o: SocketOptions | undefined): SocketOptions {
-  const out: SocketOptions = {};
-  if (o === undefined) return out;
-  for (const [k, v] of Object.entries(o)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
-  return out;
+function resolve(role: "server" | "client", o: SocketOptions): Readonly<ProtocolOptions> {
+  for (const old of ["maxPayload", "maxFragments", "closeTimeout"]) {
+    if (old in o) throw new TypeError(`websocket: option ${old} is now called ${old.toLowerCase()}`);
+  }
+  const r: ProtocolOptions = {
+    role,
+    maxpayload: o.maxpayload ?? DEFAULTS.maxpayload,
+    maxfragments: o.maxfragments ?? DEFAULTS.maxfragments,
+    closetimeout: o.closetimeout ?? DEFAULTS.closetimeout,
+    autopong: o.autopong ?? DEFAULTS.autopong,
+    pinginterval: o.pinginterval ?? (role === "server" ? DEFAULTS.pinginterval : 0),
+    pongtimeout: o.pongtimeout ?? DEFAULTS.pongtimeout,
+    stalltimeout: o.stalltimeout ?? DEFAULTS.stalltimeout,
+    budget: o.budget ?? SHARED_BUDGET,
+  };
+  for (const [k, v] of [["maxpayload", r.maxpayload], ["maxfragments", r.maxfragments], ["closetimeout", r.closetimeout], ["pongtimeout", r.pongtimeout]] as const) {
+    if (!Number.isSafeInteger(v) || v <= 0) throw new RangeError(`websocket: option ${k} must be a positive integer, got ${String(v)}`);
+  }
+  for (const [k, v] of [["pinginterval", r.pinginterval], ["stalltimeout", r.stalltimeout]] as const) {
+    if (!Number.isSafeInteger(v) || v < 0) throw new RangeError(`websocket: option ${k} must be an integer >= 0, got ${String(v)}`);
+  }
+  if (!(r.budget instanceof Budget)) throw new TypeError("websocket: option budget must come from websocket.budget()");
+  if (typeof r.autopong !== "boolean") throw new TypeError("websocket: option autopong must be a boolean");
+  return Object.freeze(r);
 }
 
 /** @internal Throws for options the Socket constructor would refuse. */
 export function checksocketoptions(opts: SocketOptions | undefined): void {
-  checkoptions({ ...DEFAULTS, ...stripundefined(opts) });
-}
-
-function checkoptions(o: Required<SocketOptions>): void {
-  for (const k of ["maxPayload", "maxFragments", "closeTimeout"] as const) {
-    if (!Number.isSafeInteger(o[k]) || o[k] <= 0) throw new RangeError(`websocket: option ${k} must be a positive integer, got ${String(o[k])}`);
-  }
-  if (typeof o.autopong !== "boolean") throw new TypeError("websocket: option autopong must be a boolean");
+  if (opts !== undefined) resolve("server", opts);
 }

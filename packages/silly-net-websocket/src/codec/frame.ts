@@ -7,9 +7,9 @@
 // - Non-minimal length encodings of data frames (e.g. 5 in the 16-bit form) are
 //   accepted: RFC 5.2 obliges senders, and rejecting them protects nothing.
 //   Control frames must use the 7-bit form (126/127 there is 1002), as in `ws`.
-// - maxPayload applies to every frame and to the running total of a fragmented
+// - maxpayload applies to every frame and to the running total of a fragmented
 //   message; it is checked from the header, before any payload is buffered.
-// - More than maxFragments frames in one message fails with 1009 (the message is
+// - More than maxfragments frames in one message fails with 1009 (the message is
 //   too big in frames, the same remedy as in bytes); Infinity disables it.
 // - close frames are checked here (1-byte payload / bad code -> 1002, bad UTF-8
 //   reason -> 1007) and delivered as the raw payload Buffer; the socket reads
@@ -34,15 +34,16 @@ export const OP_CLOSE = 0x8;
 export const OP_PING = 0x9;
 export const OP_PONG = 0xa;
 
-export type MessageType = "text" | "binary" | "ping" | "pong" | "close";
+import type { MessageType } from "./types.js";
+export type { MessageType };
 
 export interface ParserOptions {
   /** "server" expects masked frames (from clients), "client" unmasked ones. */
   role: "server" | "client";
   /** Largest frame payload and largest reassembled message, in bytes. */
-  maxPayload: number;
+  maxpayload: number;
   /** Most frames one message may span (>= 1; Infinity for no limit). */
-  maxFragments: number;
+  maxfragments: number;
   /**
    * Opt-in: decode a run of small (<= 125 byte) ASCII text frames from one
    * chunk as one string and hand out slices of it. Parses pipelined small text
@@ -50,7 +51,7 @@ export interface ParserOptions {
    * message string kept alive keeps its run (at most 2 KiB) alive too, because
    * V8 slices reference their parent. Default false.
    */
-  sliceText?: boolean;
+  slicetext?: boolean;
   /**
    * permessage-deflate was negotiated: RSV1 on a text or binary frame that
    * starts a message marks the message compressed (delivered to
@@ -79,7 +80,7 @@ export interface ParserSink {
 const EMPTY = Buffer.alloc(0);
 const NORUNS = new Int32Array(0);
 
-// sliceText runs: at most this many frames, spanning at most this many bytes.
+// slicetext runs: at most this many frames, spanning at most this many bytes.
 const RUN_MAX = 64;
 const RUN_BYTES = 2048;
 
@@ -88,6 +89,46 @@ function headerlen(b1: number): number {
   const l7 = b1 & 0x7f;
   return 2 + (l7 < 126 ? 0 : l7 === 126 ? 2 : 8) + ((b1 & 0x80) >>> 5);
 }
+
+/** What a parser derives from its options: shared by every parser made with the same options object. */
+interface Limits {
+  readonly server: boolean;
+  readonly maxpayload: number;
+  // maxpayload capped at what a Buffer / a string can hold, so even
+  // `maxpayload: Infinity` fails with 1009 instead of throwing from push.
+  readonly maxbytes: number;
+  readonly maxtext: number;
+  readonly maxfragments: number;
+  readonly slicing: boolean;
+  readonly rsv1allowed: boolean;
+}
+
+const limitsof = new WeakMap<ParserOptions, Limits>();
+
+function limits(opts: ParserOptions): Limits {
+  let l = limitsof.get(opts);
+  if (l === undefined) {
+    const maxbytes = Math.min(opts.maxpayload, constants.MAX_LENGTH);
+    l = {
+      server: opts.role === "server",
+      maxpayload: opts.maxpayload,
+      maxbytes,
+      maxtext: Math.min(maxbytes, constants.MAX_STRING_LENGTH),
+      maxfragments: opts.maxfragments,
+      slicing: opts.slicetext === true,
+      rsv1allowed: opts.rsv1allowed === true,
+    };
+    limitsof.set(opts, l);
+  }
+  return l;
+}
+
+/**
+ * The chunk being parsed when it is on loan. One for all parsers (a push runs
+ * to its end before another starts; push saves and restores it all the same)
+ * instead of a field in each.
+ */
+let loan: Buffer | undefined = undefined;
 
 /** `b[s..e)` as a Buffer, without a new view when it already is the whole of `b`. */
 function view(b: Buffer, s: number, e: number): Buffer {
@@ -98,20 +139,14 @@ function view(b: Buffer, s: number, e: number): Buffer {
  * Incremental frame parser. `push` unmasks payloads in place. A chunk pushed
  * as its own becomes the parser's: messages may be views into it, so the
  * caller must not reuse its memory. A chunk pushed on loan is only read
- * during the call (what is kept is copied).
+ * during the call (what is kept is copied). Parsers made with the same
+ * options object share what they derive from it (pass one object to many
+ * parsers: idle connections are the common case, and each field counts).
  */
 export class FrameParser {
-  private readonly server: boolean;
-  private readonly maxpayload: number;
-  // maxPayload capped at what a Buffer / a string can hold, so even
-  // `maxPayload: Infinity` fails with 1009 instead of throwing from push.
-  private readonly maxbytes: number;
-  private readonly maxtext: number;
-  private readonly maxfragments: number;
+  private readonly limits: Limits;
   private readonly sink: ParserSink;
-  private readonly rsv1allowed: boolean;
   private dead = false;
-  private loan: Buffer | undefined = undefined; // the chunk being parsed, when it is on loan
 
   // The frame whose header was parsed last.
   private fin = false;
@@ -138,26 +173,19 @@ export class FrameParser {
   private mcompressed = false; // the message in progress had RSV1 on its first frame
   private utf8: Utf8Validator | undefined = undefined;
 
-  // sliceText: ASCII text frames decoded but not yet delivered, as [start, end)
+  // slicetext: ASCII text frames decoded but not yet delivered, as [start, end)
   // pairs in `runb`. Delivered (flushed) before any other event and at the end of push.
-  private readonly slicing: boolean;
   private runb: Buffer | undefined = undefined;
   private readonly runs: Int32Array;
   private nrun = 0;
 
   constructor(opts: ParserOptions, sink: ParserSink) {
-    this.server = opts.role === "server";
-    this.maxpayload = opts.maxPayload;
-    this.maxbytes = Math.min(opts.maxPayload, constants.MAX_LENGTH);
-    this.maxtext = Math.min(this.maxbytes, constants.MAX_STRING_LENGTH);
-    this.maxfragments = opts.maxFragments;
+    this.limits = limits(opts);
     this.sink = sink;
-    this.rsv1allowed = opts.rsv1allowed === true;
-    if (this.rsv1allowed && typeof sink.compressed !== "function") {
+    if (this.limits.rsv1allowed && typeof sink.compressed !== "function") {
       throw new TypeError("FrameParser: rsv1allowed needs a sink with a compressed() method");
     }
-    this.slicing = opts.sliceText === true;
-    this.runs = this.slicing ? new Int32Array(2 * RUN_MAX) : NORUNS;
+    this.runs = this.limits.slicing ? new Int32Array(2 * RUN_MAX) : NORUNS;
   }
 
   /** True once an error was reported or `stop` was called. */
@@ -181,15 +209,34 @@ export class FrameParser {
    * views into it are copied out (strings never are).
    */
   push(chunk: Buffer, loaned = false, len = chunk.length): void {
-    this.loan = loaned ? chunk : undefined;
-    this.parse(chunk, len);
-    if (this.nrun > 0) this.flush();
-    this.loan = undefined;
+    const outer = loan;
+    loan = loaned ? chunk : undefined;
+    try {
+      this.parse(chunk, len);
+      if (this.nrun > 0) this.flush();
+    } finally {
+      loan = outer;
+    }
+  }
+
+  /**
+   * Payload bytes kept for the unfinished data message, its fragments so far
+   * and the frame being filled: what a peer that stops mid-message makes the
+   * parser hold. 0 once stopped.
+   */
+  get held(): number {
+    if (this.dead) return 0;
+    return this.total + (this.payload !== undefined && this.op < 8 ? this.filled : 0);
+  }
+
+  /** A frame or a fragmented message has begun and not ended. */
+  get busy(): boolean {
+    return !this.dead && (this.hlen > 0 || this.payload !== undefined || this.mop !== 0);
   }
 
   /** `b[s..e)` to hand out: a view, or a copy when b is a loaned chunk. */
   private keep(b: Buffer, s: number, e: number): Buffer {
-    if (b !== this.loan) return view(b, s, e);
+    if (b !== loan) return view(b, s, e);
     const out = Buffer.allocUnsafe(e - s);
     b.copy(out, 0, s, e);
     return out;
@@ -259,7 +306,7 @@ export class FrameParser {
       return s + plen;
     }
     // Spans chunks: one buffer at the announced length (already checked against
-    // maxPayload), filled by copying, so no concat later.
+    // maxpayload), filled by copying, so no concat later.
     const p = Buffer.allocUnsafe(plen);
     chunk.copy(p, 0, s, len);
     this.filled = len - s;
@@ -307,7 +354,7 @@ export class FrameParser {
     (this.sink as Required<ParserSink>).compressed(op === OP_TEXT ? "text" : "binary", data);
   }
 
-  /** Queues a small ASCII text message for a run-wide decode (sliceText). */
+  /** Queues a small ASCII text message for a run-wide decode (slicetext). */
   private defer(b: Buffer, s: number, e: number): void {
     let n = this.nrun;
     if (n > 0 && (b !== this.runb || e - this.runs[0] > RUN_BYTES || n === RUN_MAX)) {
@@ -356,8 +403,9 @@ export class FrameParser {
       return this.fail(1002, "new data frame while a fragmented message is in progress");
     }
     const masked = (b1 & 0x80) !== 0;
-    if (masked !== this.server) {
-      return this.fail(1002, this.server ? "unmasked frame from a client" : "masked frame from a server");
+    const server = this.limits.server;
+    if (masked !== server) {
+      return this.fail(1002, server ? "unmasked frame from a client" : "masked frame from a server");
     }
     this.op = op;
     this.fin = fin;
@@ -368,7 +416,7 @@ export class FrameParser {
 
   /** RSV bits are set: only RSV1 on the first frame of a data message, with permessage-deflate (RFC 7692 6). */
   private rsvok(b0: number, op: number): boolean {
-    if (!this.rsv1allowed) return this.fail(1002, "RSV1/RSV2/RSV3 set but no extension was negotiated");
+    if (!this.limits.rsv1allowed) return this.fail(1002, "RSV1/RSV2/RSV3 set but no extension was negotiated");
     if ((b0 & 0x30) !== 0) return this.fail(1002, "RSV2/RSV3 set but no extension was negotiated that defines them");
     if (op >= 8) return this.fail(1002, "RSV1 set on a control frame");
     if (op === OP_CONTINUATION) return this.fail(1002, "RSV1 set on a continuation frame");
@@ -387,20 +435,21 @@ export class FrameParser {
     } else if (plen === 127) {
       const hi = ((b[p] << 24) | (b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3]) >>> 0;
       if (hi >= 0x80000000) return this.fail(1002, "64-bit payload length with the most significant bit set");
-      // Exact up to 2^53; anything that large fails maxPayload below anyway.
+      // Exact up to 2^53; anything that large fails maxpayload below anyway.
       plen = hi * 0x100000000 + (((b[p + 4] << 24) | (b[p + 5] << 16) | (b[p + 6] << 8) | b[p + 7]) >>> 0);
       p += 8;
     }
     const op = this.op;
+    const l = this.limits;
     if (op === OP_CONTINUATION) {
-      if (this.nfrag >= this.maxfragments) {
-        return this.fail(1009, `message has more than ${this.maxfragments} fragments`);
+      if (this.nfrag >= l.maxfragments) {
+        return this.fail(1009, `message has more than ${l.maxfragments} fragments`);
       }
-      if (plen > (this.mop === OP_TEXT ? this.maxtext : this.maxbytes) - this.total) {
-        return this.fail(1009, `message exceeds maxPayload (${this.maxpayload} bytes)`);
+      if (plen > (this.mop === OP_TEXT ? l.maxtext : l.maxbytes) - this.total) {
+        return this.fail(1009, `message exceeds maxpayload (${l.maxpayload} bytes)`);
       }
-    } else if (plen > (op === OP_TEXT ? this.maxtext : this.maxbytes)) {
-      return this.fail(1009, `frame payload of ${plen} bytes exceeds maxPayload (${this.maxpayload} bytes)`);
+    } else if (plen > (op === OP_TEXT ? l.maxtext : l.maxbytes)) {
+      return this.fail(1009, `frame payload of ${plen} bytes exceeds maxpayload (${l.maxpayload} bytes)`);
     }
     this.plen = plen;
     this.key = this.masked ? keyat(b, p) : 0;
@@ -421,7 +470,7 @@ export class FrameParser {
       // ASCII in one pass; ASCII decodes as latin1 with no further validation.
       const ascii = this.masked ? unmaskascii(b, s, e, this.key) : e - s < 128 && isascii(b, s, e);
       if (ascii) {
-        if (this.slicing && e - s <= 125) this.defer(b, s, e);
+        if (this.limits.slicing && e - s <= 125) this.defer(b, s, e);
         else this.emit("text", decodeascii(b, s, e));
       } else if (isvalidutf8(b, s, e)) this.emit("text", decodeutf8(b, s, e));
       else this.fail(1007, "invalid UTF-8 in text message");

@@ -1,0 +1,129 @@
+// Live heap per idle WebSocket connection, ours and ws, measured the steady
+// way: the server runs in a child process with --expose-gc, N raw connections
+// each exchange one echo, and the server reports its heap after full
+// collections before and after. Unlike RSS (the "idle" row of run.ts), this
+// counts only live objects, so it moves by bytes, not by the young
+// generation's growth, and tells whether a change costs memory per connection.
+//
+//   node --import tsx bench/idleheap.ts [--conns 2000] [--rounds 3] [--server ours|ws|both]
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import net from "node:net";
+import { fileURLToPath } from "node:url";
+import { Args } from "./lib/args.js";
+import { median } from "./lib/stats.js";
+import { OP_TEXT, handshakeRequest, makePayload, maskedFrame, newKey } from "./lib/wsproto.js";
+
+const args = new Args(process.argv.slice(2));
+const serve = args.str(["--serve"], "");
+const CONNS = args.num(["--conns"], 2000);
+const ROUNDS = args.num(["--rounds"], 3);
+const SERVER = args.str(["--server"], "both");
+args.done();
+
+if (serve !== "") await server(serve);
+else await measure();
+
+/** The child: an echo server that answers "heap" on stdin with its live heap after full collections. */
+async function server(which: string): Promise<void> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc === undefined) throw new Error("run with --expose-gc");
+  let port: number;
+  if (which === "ws") {
+    const { WebSocketServer } = await import("ws");
+    const wss = new WebSocketServer({ host: "127.0.0.1", port: 0, perMessageDeflate: false });
+    wss.on("connection", (ws) => ws.on("message", (data, isBinary) => ws.send(data, { binary: isBinary })));
+    await new Promise((r) => wss.on("listening", r));
+    port = (wss.address() as net.AddressInfo).port;
+  } else {
+    const { startOursWs } = await import("./servers/ours-ws.js");
+    port = (await startOursWs()).port;
+  }
+  console.log(`PORT=${port}`);
+  process.stdin.on("data", (d) => {
+    if (d.toString().trim() !== "heap") return process.exit(0);
+    gc();
+    gc();
+    console.log(`HEAP=${process.memoryUsage().heapUsed}`);
+  });
+}
+
+/** One round: bytes of live heap per idle connection. */
+async function round(which: string): Promise<number> {
+  const root = fileURLToPath(new URL("..", import.meta.url));
+  const child = spawn(process.execPath, ["--expose-gc", "--conditions=source", "--import", "tsx", "bench/idleheap.ts", "--serve", which], {
+    cwd: root,
+    stdio: ["pipe", "pipe", "inherit"],
+  });
+  let out = "";
+  const waiting: (() => void)[] = [];
+  child.stdout.on("data", (d: Buffer) => {
+    out += d.toString();
+    for (const w of waiting.splice(0)) w();
+  });
+  const line = async (re: RegExp): Promise<number> => {
+    for (;;) {
+      const m = re.exec(out);
+      if (m !== null) {
+        out = out.slice(m.index + m[0].length);
+        return Number(m[1]);
+      }
+      await new Promise<void>((r) => waiting.push(r));
+    }
+  };
+  const port = await line(/PORT=(\d+)/);
+  child.stdin.write("heap\n");
+  const before = await line(/HEAP=(\d+)/);
+  const payload = makePayload(16, true);
+  const socks: net.Socket[] = [];
+  for (let i = 0; i < CONNS; i += 100) {
+    await Promise.all(Array.from({ length: Math.min(100, CONNS - i) }, () => idle(port, payload, socks)));
+  }
+  await new Promise((r) => setTimeout(r, 1000));
+  child.stdin.write("heap\n");
+  const after = await line(/HEAP=(\d+)/);
+  child.stdin.write("exit\n");
+  for (const s of socks) s.destroy();
+  return (after - before) / CONNS;
+}
+
+/** A raw connection that completes the handshake and one echo, then stays. */
+function idle(port: number, payload: Buffer, socks: net.Socket[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(port, "127.0.0.1");
+    socks.push(s);
+    const key = newKey();
+    let buf = Buffer.alloc(0);
+    let stage = 0;
+    s.on("error", reject);
+    s.on("connect", () => s.write(handshakeRequest(port, key)));
+    s.on("data", (c: Buffer) => {
+      buf = Buffer.concat([buf, c]);
+      if (stage === 0) {
+        const end = buf.indexOf("\r\n\r\n");
+        if (end < 0) return;
+        buf = buf.subarray(end + 4);
+        stage = 1;
+        s.write(maskedFrame(OP_TEXT, payload, randomBytes(4)));
+      }
+      if (stage === 1 && buf.length >= 2 + payload.length) {
+        stage = 2;
+        resolve();
+      }
+    });
+  });
+}
+
+async function measure(): Promise<void> {
+  const sides = SERVER === "both" ? ["ours", "ws"] : [SERVER];
+  const got: Record<string, number[]> = {};
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const side of sides) {
+      const b = await round(side);
+      (got[side] ??= []).push(b);
+      console.log(`[idleheap] round ${r + 1} ${side}: ${b.toFixed(0)} B/conn`);
+    }
+  }
+  for (const side of sides) console.log(`${side}: median ${median(got[side]!).toFixed(0)} bytes of live heap per idle connection (${CONNS} connections, ${ROUNDS} rounds)`);
+  if (sides.length === 2) console.log(`ours / ws: ${(median(got["ours"]!) / median(got["ws"]!)).toFixed(2)}`);
+}
