@@ -9,7 +9,9 @@ import type { ClientHttp2Session, ClientHttp2Stream, IncomingHttpHeaders, Outgoi
 import type { Conn } from "silly/net/tcp";
 import { ref } from "silly/net/protocol";
 import { EOF } from "silly/errno";
+import { NOEXTENDEDCONNECT } from "../types.js";
 import type { Body, ClientStream, Header, HeaderInput, ReadAllResult, ReadHeaderResult, ReadResult, ResponseHead, WriteResult } from "../types.js";
+import type { Tunnel } from "../protocol.js";
 import { bodylength, checkbody, checktrailer } from "../outgoing.js";
 import { ACCEPT, Decoder, decodable } from "../decode.js";
 import { OK, collect } from "../results.js";
@@ -18,6 +20,7 @@ import { duplexof } from "./duplex.js";
 import { Inbound } from "./inbound.js";
 import { RESET, send } from "./outbound.js";
 import { toheader, trailerfields } from "./fields.js";
+import { H2Tunnel } from "./tunnel.js";
 
 const { NGHTTP2_CANCEL } = http2.constants;
 /** Methods that define no request content: no content-length: 0 for them. */
@@ -38,7 +41,7 @@ export class H2Session {
   constructor(conn: Conn, authority: string, limits: { headerbytes: number; headercount: number }, once: boolean, idlems: number, ongone: () => void) {
     this.once = once;
     this.conn = conn;
-    const duplex = duplexof(conn);
+    const duplex = duplexof(conn, true, () => this.session.destroy());
     const session = (this.session = http2.connect(authority, {
       createConnection: () => duplex,
       settings: { enablePush: false, maxHeaderListSize: limits.headerbytes },
@@ -229,7 +232,7 @@ export class H2Client implements ClientStream {
     if (this.res !== undefined) return [this.res, undefined];
     if (this.closed) return [undefined, "stream.readheader: the stream is closed"];
     if (this.protocol !== undefined && this.st === undefined && !(await this.h2.extendedconnect())) {
-      return [undefined, "http: the server does not take extended CONNECT (RFC 8441)"];
+      return [undefined, NOEXTENDEDCONNECT];
     }
     if (this.st === undefined) {
       const [, err] = await this.closewrite();
@@ -285,6 +288,16 @@ export class H2Client implements ClientStream {
   /** The whole response body (reads the head first if needed). */
   async readall(): Promise<ReadAllResult> {
     return collect(() => this.read());
+  }
+
+  /** @internal After a 2xx to CONNECT: the stream as a byte stream for a protocol layer (protocol.tunnel); close() leaves it alone from then on. */
+  opentunnel(): Tunnel {
+    const st = this.st;
+    const ok = this.method === "CONNECT" && this.status !== undefined && this.status >= 200 && this.status < 300;
+    if (!ok || st === undefined || this.closed) throw new TypeError("protocol.tunnel: only after a 2xx answer to CONNECT, once");
+    if (this.inbound!.started) throw new TypeError("protocol.tunnel: the tunnel's bytes were read with read() already");
+    this.closed = true;
+    return new H2Tunnel(st, this.h2.conn);
   }
 
   /** Done with the stream: it is reset if the exchange is unfinished; the session stays for other requests. */

@@ -4,14 +4,25 @@
 import { Duplex } from "node:stream";
 import type { Conn } from "silly/net/tcp";
 import { flowing, takeover } from "silly/net/protocol";
+import { GoawayWatch, PREFACE_LENGTH } from "./goaway.js";
 
-export function duplexof(conn: Conn): Duplex {
+/**
+ * `client`: the session sends the client's preface first. `fatal` is called
+ * once a GOAWAY with an error code has gone out: nghttp2 gave the connection
+ * up, and the session must be destroyed (it would not say so itself).
+ */
+export function duplexof(conn: Conn, client: boolean, fatal: () => void): Duplex {
+  const watch = new GoawayWatch(client ? PREFACE_LENGTH : 0);
   const duplex = new Duplex({
     read(): void {
       flowing(conn, true);
     },
     write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
-      conn.write(chunk).then(([ok, err]) => cb(ok ? null : new Error(err)), cb);
+      const goaway = watch.push(chunk) !== 0;
+      conn.write(chunk).then(([ok, err]) => {
+        cb(ok ? null : new Error(err));
+        if (goaway) fatal();
+      }, cb);
     },
     final(cb: (err?: Error | null) => void): void {
       conn.close();
