@@ -275,6 +275,34 @@ test("flow control both ways: a reader that does not read holds back its own str
   s.server.close();
 }));
 
+test("many writes waiting on one stream's window: each resolves, in order, with no listener per write", bounded(60_000, async () => {
+  const s = await h2server();
+  const warnings: string[] = [];
+  const onwarning = (w: Error): void => void warnings.push(w.message);
+  process.on("warning", onwarning);
+  const [client, err] = await websocket.connect(`wss://localhost:${s.port}/many`, {}, H2);
+  assert.ok(client, err);
+  const x = await s.next();
+  // 200 x 32 KiB to a client that reads nothing yet: most wait for the window.
+  const COUNT = 200;
+  const settled: number[] = [];
+  const writes = Array.from({ length: COUNT }, (_, i) => x.sock!.write(Buffer.alloc(32 * 1024, i % 256)).then(([ok]) => {
+    assert.ok(ok);
+    settled.push(i);
+  }));
+  for (let i = 0; i < COUNT; i++) {
+    const [d] = await within(client!.read(), `message ${i}`);
+    assert.is((d as Buffer)[0], i % 256);
+  }
+  await within(Promise.all(writes), "the writes to resolve");
+  assert.equal(settled, Array.from({ length: COUNT }, (_, i) => i), "resolved in order");
+  await new Promise((r) => setImmediate(r)); // warnings are emitted on a later turn
+  process.off("warning", onwarning);
+  assert.equal(warnings, []);
+  await client!.close();
+  s.server.close();
+}));
+
 test("fallback: HTTP/1.1 when the server does not announce extended CONNECT or does not speak h2; none when h2 alone is offered", bounded(30_000, async () => {
   for (const [conf, h2only] of [
     [{ extendedconnect: false }, `websocket.connect: ${http.NOEXTENDEDCONNECT}`],

@@ -16,7 +16,7 @@ import { bodylength, checkbody, checktrailer } from "../outgoing.js";
 import { ACCEPT, Decoder, decodable } from "../decode.js";
 import { OK, collect } from "../results.js";
 import type { ClientConf } from "../h1/client.js";
-import { duplexof } from "./duplex.js";
+import { duplexof, widen } from "./duplex.js";
 import { Inbound } from "./inbound.js";
 import { RESET, send } from "./outbound.js";
 import { toheader, trailerfields } from "./fields.js";
@@ -53,6 +53,7 @@ export class H2Session {
       ongone();
     };
     session.on("error", noop);
+    widen(session);
     session.on("goaway", end);
     session.on("close", () => {
       end();

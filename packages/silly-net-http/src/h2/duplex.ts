@@ -2,6 +2,7 @@
 // (the server's and the client's alike): the conn's bytes go to the duplex
 // from now on (protocol.takeover), paced by node's backpressure.
 import { Duplex } from "node:stream";
+import type { Http2Session } from "node:http2";
 import type { Conn } from "silly/net/tcp";
 import { flowing, takeover } from "silly/net/protocol";
 import { GoawayWatch, PREFACE_LENGTH } from "./goaway.js";
@@ -42,4 +43,19 @@ export function duplexof(conn: Conn, client: boolean, fatal: () => void): Duplex
     },
   });
   return duplex;
+}
+
+/**
+ * The connection's receive window (RFC 9113 6.9.2) starts at 65,535 bytes:
+ * one round trip's worth for all the streams together, which would hold many
+ * busy streams (WebSockets, say) to a trickle. node:http2 gives it back as
+ * the bytes arrive, so a wider one bounds only the bytes in flight: what a
+ * stream nobody reads holds stays bounded by that stream's own window.
+ */
+export const CONNECTION_WINDOW = 16 * 1024 * 1024;
+
+export function widen(session: Http2Session): void {
+  session.once("connect", () => {
+    if (!session.destroyed) session.setLocalWindowSize(CONNECTION_WINDOW);
+  });
 }

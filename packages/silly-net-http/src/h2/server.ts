@@ -25,7 +25,7 @@ import { H2, bodyallowed, httpdate, newscan, scanheaders } from "../outgoing.js"
 import type { Scan } from "../outgoing.js";
 import { parsetarget } from "../url.js";
 import type { Target } from "../url.js";
-import { duplexof } from "./duplex.js";
+import { duplexof, widen } from "./duplex.js";
 import { toheader, trailerfields } from "./fields.js";
 import { Inbound } from "./inbound.js";
 import { RESET, send } from "./outbound.js";
@@ -71,6 +71,7 @@ export function serveh2(conn: Conn, conf: ServerConf): void {
   const live: Live = { closeidle: () => session.close() };
   conf.sessions.add(live);
   session.on("error", noop);
+  widen(session);
   session.on("close", () => {
     conf.sessions.delete(live);
     conn.close();

@@ -12,8 +12,8 @@ import type { Consumer } from "silly/net/protocol";
 import { CLOSED, CONNRESET, EOF } from "silly/errno";
 import type { Body, WriteResult } from "../types.js";
 import type { Tunnel } from "../protocol.js";
-import { RESET, send } from "./outbound.js";
-import { OK_P } from "../results.js";
+import { RESET } from "./outbound.js";
+import { OK, OK_P } from "../results.js";
 
 const { NGHTTP2_CANCEL } = http2.constants;
 
@@ -26,11 +26,24 @@ export class H2Tunnel implements Tunnel {
   readonly #st: Http2Stream;
   #consumer: Consumer | undefined = undefined;
   #ended = false; // the consumer had its end()
+  /** Writes waiting for the stream's buffer to drain, in order: one pair of listeners serves them all. */
+  #waiting: ((r: WriteResult) => void)[] = [];
+  #corked = false;
+  readonly #uncork = (): void => {
+    this.#corked = false;
+    this.#st.uncork();
+  };
 
   /** @internal */
   constructor(st: Http2Stream, conn: Conn) {
     this.#st = st;
     this.conn = conn;
+    st.on("drain", () => this.#settle(OK));
+    st.on("close", () => this.#settle(RESET));
+  }
+
+  #settle(r: WriteResult): void {
+    for (const resolve of this.#waiting.splice(0)) resolve(r);
   }
 
   takeover(consumer: Consumer): void {
@@ -63,15 +76,19 @@ export class H2Tunnel implements Tunnel {
   write(data: Body | readonly Uint8Array[]): Promise<WriteResult> {
     const st = this.#st;
     if (st.destroyed || st.writableEnded) return Promise.resolve(RESET);
-    if (!Array.isArray(data)) return send(st, data as Body);
-    const parts = data as readonly Uint8Array[];
-    if (parts.length === 0) return OK_P;
-    // One write of all the parts (the stream's writev), waiting as one does.
-    st.cork();
-    for (let i = 0; i < parts.length - 1; i++) st.write(parts[i]);
-    const sent = send(st, parts[parts.length - 1]!);
-    st.uncork();
-    return sent;
+    // Writes of one turn go to node:http2 as one (the stream's writev).
+    if (!this.#corked) {
+      this.#corked = true;
+      st.cork();
+      process.nextTick(this.#uncork);
+    }
+    let room = true;
+    if (Array.isArray(data)) for (const part of data as readonly Uint8Array[]) room = st.write(part);
+    else room = st.write(data as Body);
+    // Past the stream's buffer (the peer's window is shut) a write resolves
+    // once it drains; one behind a waiting write waits too, to resolve in order.
+    if (room && this.#waiting.length === 0) return OK_P;
+    return new Promise<WriteResult>((resolve) => this.#waiting.push(resolve));
   }
 
   close(ms = CLOSE_MS, bytes = CLOSE_BYTES): void {
