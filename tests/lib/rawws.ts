@@ -156,6 +156,27 @@ export class Raw {
     }
   }
 
+  /**
+   * The next data message, its frames reassembled: RSV1 of its first frame,
+   * its opcode, payload and frame count; control frames before its end are
+   * collected in `controls`.
+   */
+  async message(controls: Parsed[] = []): Promise<{ rsv1: boolean; op: number; payload: Buffer; frames: number }> {
+    const parts: Buffer[] = [];
+    let first: Parsed | undefined;
+    for (;;) {
+      const f = await this.frame();
+      if (f.op >= 8) {
+        controls.push(f);
+        continue;
+      }
+      first ??= f;
+      assert.ok(parts.length === 0 || (f.op === 0 && (f.rsv & 4) === 0), "continuation frames carry no opcode and no RSV1");
+      parts.push(f.payload);
+      if (f.fin) return { rsv1: (first.rsv & 4) !== 0, op: first.op, payload: Buffer.concat(parts), frames: parts.length };
+    }
+  }
+
   /** The next frame must be a close frame: its code (1005 when empty). */
   async closecode(): Promise<number> {
     const f = await this.frame();
