@@ -1,4 +1,4 @@
-// A chat server: the seed's broadcast example grown into a small app.
+// A chat server: upstream silly's broadcast example grown into a small app.
 // GET / serves the page; /ws is the WebSocket; /metrics the Prometheus
 // metrics. The room (room.ts) fans messages out; with a Redis URL, chat
 // servers on other ports or machines share it (relay.ts). The protocol is
