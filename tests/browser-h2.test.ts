@@ -2,7 +2,8 @@
 // over an h2 connection, and the server announces extended CONNECT on it, so
 // the browser's `new WebSocket("wss://...")` becomes a stream of that very
 // connection. The server checks that the socket's stream is HTTP/2, on the
-// page's connection, and that messages flow both ways.
+// page's connection, and that messages flow both ways; permessage-deflate is
+// negotiated on the extended CONNECT as on an upgrade.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { readFileSync } from "node:fs";
@@ -28,7 +29,7 @@ if (havechromium()) {
     await browser?.close();
   });
 
-  test("Chromium opens its WebSocket as a stream of the page's HTTP/2 connection; messages flow both ways", bounded(60_000, async () => {
+  test("Chromium opens its WebSocket as a stream of the page's HTTP/2 connection; messages flow both ways, compressed", bounded(60_000, async () => {
     const pages: ServerStream[] = [];
     const sockets: ServerStream[] = [];
     const [server, err] = await http.listen({
@@ -42,7 +43,7 @@ if (havechromium()) {
           return void stream.close("<!doctype html><title>h2</title>");
         }
         sockets.push(stream);
-        const [sock] = await websocket.upgrade(stream);
+        const [sock] = await websocket.upgrade(stream, { compression: true });
         if (sock === undefined) return;
         await sock.write("hello from the server", "text");
         for (;;) {
@@ -54,33 +55,37 @@ if (havechromium()) {
     });
     assert.ok(server, err);
     const context = await browser.newContext({ ignoreHTTPSErrors: true });
-    const page = await context.newPage();
-    const res = await page.goto(`https://localhost:${server!.port}/`);
-    assert.is(res?.status(), 200);
-    const got = await page.evaluate(
-      (url) =>
-        new Promise<string[]>((resolve, reject) => {
-          const seen: string[] = [];
-          const ws = new WebSocket(url);
-          ws.onmessage = (e) => {
-            seen.push(String(e.data));
-            if (seen.length === 1) ws.send("hi from Chromium");
-            else ws.close(1000);
-          };
-          ws.onclose = () => resolve(seen);
-          ws.onerror = () => reject(new Error("the WebSocket failed"));
-        }),
-      `wss://localhost:${server!.port}/ws`,
-    );
-    assert.equal(got, ["hello from the server", "echo:hi from Chromium"]);
-    assert.is(pages[0]!.version, "HTTP/2", "the page came over HTTP/2");
-    assert.is(sockets.length, 1);
-    assert.is(sockets[0]!.version, "HTTP/2", "the WebSocket's stream is HTTP/2");
-    assert.is(sockets[0]!.method, "CONNECT");
-    assert.is(sockets[0]!.protocol, "websocket");
-    assert.ok(sockets[0]!.conn === pages[0]!.conn, "on the page's connection");
-    await context.close();
-    server!.close();
+    try {
+      const page = await context.newPage();
+      const res = await page.goto(`https://localhost:${server!.port}/`);
+      assert.is(res?.status(), 200);
+      const got = await page.evaluate(
+        (url) =>
+          new Promise<string[]>((resolve, reject) => {
+            const seen: string[] = [];
+            const ws = new WebSocket(url);
+            ws.onopen = () => seen.push(`extensions: ${ws.extensions}`);
+            ws.onmessage = (e) => {
+              seen.push(String(e.data));
+              if (seen.length === 2) ws.send("hi from Chromium");
+              else ws.close(1000);
+            };
+            ws.onclose = () => resolve(seen);
+            ws.onerror = () => reject(new Error("the WebSocket failed"));
+          }),
+        `wss://localhost:${server!.port}/ws`,
+      );
+      assert.equal(got, ["extensions: permessage-deflate; server_max_window_bits=12; client_max_window_bits=12", "hello from the server", "echo:hi from Chromium"]);
+      assert.is(pages[0]!.version, "HTTP/2", "the page came over HTTP/2");
+      assert.is(sockets.length, 1);
+      assert.is(sockets[0]!.version, "HTTP/2", "the WebSocket's stream is HTTP/2");
+      assert.is(sockets[0]!.method, "CONNECT");
+      assert.is(sockets[0]!.protocol, "websocket");
+      assert.ok(sockets[0]!.conn === pages[0]!.conn, "on the page's connection");
+    } finally {
+      await context.close();
+      server!.close();
+    }
   }));
 }
 

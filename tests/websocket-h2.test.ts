@@ -98,6 +98,7 @@ function h2connect(port: number): Promise<nodehttp2.ClientHttp2Session> {
 /** A WebSocket spoken by hand on a node:http2 stream: frames out, frames in. */
 class PeerWS {
   status = 0;
+  head: nodehttp2.IncomingHttpHeaders = {};
   bytes = Buffer.alloc(0);
   ended = false;
   closed = false;
@@ -110,6 +111,7 @@ class PeerWS {
     req.on("error", () => {});
     req.on("response", (h) => {
       this.status = Number(h[":status"]);
+      this.head = h;
       this.wake();
     });
     req.on("data", (d: Buffer) => {
@@ -350,6 +352,40 @@ test("subprotocols, options and a refused handshake over HTTP/2; upgrade's answe
   assert.match(refused.err!, /unsupported sec-websocket-version "8"/);
   await bad.until(() => bad.ended, "the refusal");
   assert.is(bad.status, 400);
+  c.destroy();
+  s.server.close();
+}));
+
+test("compression over HTTP/2: permessage-deflate is negotiated on the extended CONNECT as on an upgrade", bounded(30_000, async () => {
+  const s = await h2server({ opts: { compression: true } });
+  // Our client offers it by default.
+  const [sock, err] = await websocket.connect(`wss://localhost:${s.port}/z`, {}, H2);
+  assert.ok(sock, err);
+  const x = await s.next();
+  assert.ok(x.sock, x.err);
+  assert.match((sock!.stream as { header: Record<string, string> }).header["sec-websocket-extensions"] ?? "", /^permessage-deflate/);
+  void echo(x.sock!);
+  const text = "compress me ".repeat(1000);
+  await sock!.write(text, "text");
+  assert.equal(await sock!.read(), [text, "text"]);
+  await sock!.close();
+  // node:http2 as the peer: the answer names the extension, and the message comes compressed (RSV1), and smaller.
+  const c = await h2connect(s.port);
+  const peer = PeerWS.open(c, "/raw", { "sec-websocket-extensions": "permessage-deflate; client_max_window_bits" });
+  const y = await s.next();
+  assert.ok(y.sock, y.err);
+  await y.sock!.write(text, "text");
+  await peer.until(() => peer.frames().length > 0, "the compressed message");
+  assert.match(String(peer.head["sec-websocket-extensions"]), /^permessage-deflate/);
+  const f = peer.frames()[0]!;
+  assert.equal([f.op, f.rsv1], [TEXT, true]);
+  assert.ok(f.payload.length < text.length / 10, `compressed to ${f.payload.length} bytes`);
+  // Without an offer: no extension, uncompressed.
+  const plain = PeerWS.open(c, "/plain-ws");
+  const z = await s.next();
+  await z.sock!.write(text, "text");
+  await plain.until(() => plain.frames().length > 0, "the message");
+  assert.equal([plain.frames()[0]!.rsv1, plain.frames()[0]!.payload.length], [false, text.length]);
   c.destroy();
   s.server.close();
 }));

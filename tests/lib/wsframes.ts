@@ -16,6 +16,8 @@ export function clientframe(op: number, payload: Buffer | string = ""): Buffer {
 
 export interface ServerFrame {
   op: number;
+  /** RSV1: the message is compressed (permessage-deflate, RFC 7692). */
+  rsv1: boolean;
   payload: Buffer;
 }
 
@@ -36,7 +38,7 @@ export function serverframes(buf: Buffer): ServerFrame[] {
       h = 10;
     }
     if (buf.length - at < h + n) break;
-    out.push({ op: buf[at]! & 0x0f, payload: buf.subarray(at + h, at + h + n) });
+    out.push({ op: buf[at]! & 0x0f, rsv1: (buf[at]! & 0x40) !== 0, payload: buf.subarray(at + h, at + h + n) });
     at += h + n;
   }
   return out;

@@ -4,6 +4,7 @@ import http from "silly-net-http";
 import type { ClientStream, RequestOptions } from "silly-net-http";
 import { acceptkey, genkey, hastoken } from "./codec/index.js";
 import { Socket } from "./socket.js";
+import { confirmcompression, offercompression } from "./negotiate.js";
 import type { SocketOptions } from "./socket.js";
 import { tunnel } from "silly-net-http/protocol";
 import { tunneltransport } from "./transport.js";
@@ -34,9 +35,16 @@ export async function connect(url: string, header?: Record<string, string>, opts
     return [undefined, `websocket.connect: URL scheme must be ws:// or wss://, got ${u.protocol}//`];
   }
   const target = `${u.protocol === "wss:" ? "https:" : "http:"}//${u.host}${u.pathname}${u.search}`;
+  let deflate: ReturnType<typeof offercompression>;
+  try {
+    deflate = offercompression(opts);
+  } catch (e) {
+    return [undefined, `websocket.connect: ${(e as Error).message}`];
+  }
   const headers: Record<string, string> = { ...header };
   headers["sec-websocket-version"] = "13";
   if (opts?.protocols !== undefined && opts.protocols.length > 0) headers["sec-websocket-protocol"] = opts.protocols.join(", ");
+  if (deflate !== undefined) headers["sec-websocket-extensions"] = deflate.offer;
   const ropts: RequestOptions = { ...opts, protocol: undefined };
 
   const alpn = opts?.alpnprotos ?? [];
@@ -49,12 +57,14 @@ export async function connect(url: string, header?: Record<string, string>, opts
   if (typeof opened === "string") return [undefined, `websocket.connect: ${opened}`];
   const stream = opened;
   const res = stream.header!;
-  if (res["sec-websocket-extensions"] !== undefined) return abandon(stream, "server chose an extension that was not offered");
+  // An answer the client cannot accept fails the connection: no frame is sent.
+  const [agreed, xerr] = confirmcompression(res["sec-websocket-extensions"], deflate?.config);
+  if (xerr !== undefined) return abandon(stream, xerr);
   const proto = res["sec-websocket-protocol"];
   if (proto !== undefined && !(opts?.protocols ?? []).includes(proto)) return abandon(stream, `server chose subprotocol ${proto}, which was not offered`);
   try {
-    if (stream.version === "HTTP/2") return [new Socket(tunnel(stream), "client", opts, stream, tunneltransport), undefined];
-    return [new Socket(stream.conn, "client", opts, stream), undefined];
+    if (stream.version === "HTTP/2") return [new Socket(tunnel(stream), "client", opts, stream, tunneltransport, agreed), undefined];
+    return [new Socket(stream.conn, "client", opts, stream, undefined, agreed), undefined];
   } catch (e) {
     return abandon(stream, (e as Error).message);
   }

@@ -3,6 +3,8 @@
 import type { ServerStream } from "silly-net-http";
 import { acceptkey, hastoken, validkey } from "./codec/index.js";
 import { Socket, checksocketoptions } from "./socket.js";
+import { acceptcompression } from "./negotiate.js";
+import type { Accepted } from "./negotiate.js";
 import { tunnel } from "silly-net-http/protocol";
 import { tunneltransport } from "./transport.js";
 import type { SocketOptions } from "./socket.js";
@@ -51,18 +53,21 @@ export async function upgrade(stream: ServerStream, opts?: UpgradeOptions): Prom
       headers["sec-websocket-protocol"] = chosen;
     }
   }
-  // Extensions (e.g. permessage-deflate) are declined by not answering them.
+  // permessage-deflate, when on and offered acceptably; other extensions are declined by not answering them.
+  let deflate: Accepted | undefined;
   try {
     checksocketoptions(opts);
+    deflate = acceptcompression(h["sec-websocket-extensions"], opts);
   } catch (e) {
     return refuse(stream, 500, (e as Error).message);
   }
+  if (deflate !== undefined) headers["sec-websocket-extensions"] = deflate.answer;
   // The answer goes out before the socket takes the bytes over: frames the
   // client sent right behind its request are parsed then, and a close frame
   // answering a bad one must follow the answer, not precede it.
   stream.respond(h2 ? 200 : 101, headers);
-  if (h2) return [new Socket(tunnel(stream), "server", opts, stream, tunneltransport), undefined];
-  return [new Socket(stream.conn, "server", opts, stream), undefined];
+  if (h2) return [new Socket(tunnel(stream), "server", opts, stream, tunneltransport, deflate), undefined];
+  return [new Socket(stream.conn, "server", opts, stream, undefined, deflate), undefined];
 }
 
 /** The HTTP/1.1 form (RFC 6455 4.2.1): what is wrong with it, or undefined; the 101's own fields go in `headers`. */

@@ -1,7 +1,7 @@
 // RFC 6455 section 5 framing, sans-I/O: bytes in -> messages out (FrameParser),
 // message in -> bytes out (encodeframe / encodemessage). No sockets here.
 //
-// Decisions (see also the Strictness section of PORTING.md):
+// Decisions (see also "Strictness" in docs/websocket.md):
 // - Any violation fails the parser once with 1002 (protocol), 1007 (bad UTF-8)
 //   or 1009 (too big) through `sink.error`; afterwards it ignores input.
 // - Non-minimal length encodings of data frames (e.g. 5 in the 16-bit form) are
