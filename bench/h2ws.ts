@@ -20,6 +20,8 @@ import websocket from "silly-net-websocket";
 import type { Socket } from "silly-net-websocket";
 import { Args } from "./lib/args.js";
 import { median, round, sleep } from "./lib/stats.js";
+import { describeMachine } from "./runner/machine.js";
+import type { Machine } from "./runner/machine.js";
 import { startServer, stopAll } from "./runner/spawn.js";
 
 const args = new Args(process.argv.slice(2), new Set(["--serve"]));
@@ -129,11 +131,11 @@ async function echo(socks: Socket[], msg: string | Buffer, inflight: number, sec
   return n / elapsed;
 }
 
-async function measure(transport: Transport): Promise<Case> {
+async function measure(transport: Transport, machine: Machine): Promise<Case> {
   const server = await startServer(
     // A small young generation: RSS then moves with what the sockets hold, not with the nursery's size.
     [process.execPath, "--expose-gc", "--max-semi-space-size=1", "--conditions=source", "--import", "tsx", "bench/h2ws.ts", "--serve"],
-    { cpu: process.env.BENCH_NO_PIN === "1" ? undefined : 0, nofile: 65536, cwd: root },
+    { cpu: machine.taskset ? 0 : undefined, nofile: machine.nofile, cwd: root },
     30_000,
   );
   try {
@@ -177,10 +179,11 @@ async function measure(transport: Transport): Promise<Case> {
 
 async function main(): Promise<number> {
   const rounds: Record<Transport, Case[]> = { h2: [], tcp: [] };
+  const machine = describeMachine(root, false);
   try {
     for (let r = 1; r <= ROUNDS; r++) {
       for (const t of ["h2", "tcp"] as const) {
-        const c = await measure(t);
+        const c = await measure(t, machine);
         rounds[t].push(c);
         process.stderr.write(`[h2ws] round ${r} ${t}: ${JSON.stringify(c)}\n`);
       }
