@@ -14,9 +14,8 @@ import { describeMachine } from "./runner/machine.js";
 import { measure, type Context, type Sample } from "./runner/measure.js";
 import { runMicro, type MicroPair } from "./runner/micro.js";
 import { runRedis } from "./runner/redis.js";
-import { makeRow, renderMarkdown, summarize, type Row } from "./runner/report.js";
+import { makeRow, renderMarkdown, summarize, type PairRow, type Row } from "./runner/report.js";
 import { CHAT_ID, H2WS_ID, MICRO_ALIASES, REDIS_ID, SCENARIOS } from "./runner/scenarios.js";
-import type { Goal } from "./runner/scenarios.js";
 import { runChat } from "./runner/chat.js";
 import { runH2ws } from "./runner/h2ws.js";
 import { busyCores, waitQuiet } from "./runner/quiet.js";
@@ -185,16 +184,6 @@ async function main(): Promise<number> {
   writeFileSync(`${root}bench/results/latest.json`, JSON.stringify({ date: new Date().toISOString(), quick: o.quick, ...report }, null, 2) + "\n");
   process.stdout.write(renderMarkdown(report) + "\n");
   return clean ? 0 : 1;
-}
-
-/** One row's pair of samples from a suite that measures both sides itself. */
-interface PairRow {
-  id: string;
-  goal?: Goal;
-  label: string;
-  unit: string;
-  ours: Sample;
-  peer: Sample;
 }
 
 function microSample(p: MicroPair, side: "ours" | "peer"): Sample {

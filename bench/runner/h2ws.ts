@@ -2,6 +2,7 @@
 // 100 WebSockets over one HTTP/2 connection ("ours") against 100 over TLS
 // connections of their own ("peer"), both ends ours.
 import type { Context, Sample } from "./measure.js";
+import type { PairRow } from "./report.js";
 import type { Goal } from "./scenarios.js";
 import { lastJson, runToEnd } from "./spawn.js";
 
@@ -12,15 +13,6 @@ interface CaseJson {
   echo16k_per_s: number;
 }
 
-export interface H2wsRow {
-  id: string;
-  label: string;
-  unit: string;
-  goal: Goal | undefined;
-  ours: Sample;
-  peer: Sample;
-}
-
 const ROWS: { id: string; key: keyof CaseJson; label: string; unit: string; goal?: Goal }[] = [
   { id: "h2ws:idle", key: "rss_per_socket", label: "idle WebSocket, server RSS: 100 over one h2 connection vs 100 TLS connections", unit: "bytes/socket", goal: { op: "<=", value: 0.5 } },
   { id: "h2ws:idleheap", key: "heap_per_socket", label: "idle WebSocket, server live heap: over h2 vs over TLS", unit: "bytes/socket" },
@@ -28,7 +20,7 @@ const ROWS: { id: string; key: keyof CaseJson; label: string; unit: string; goal
   { id: "h2ws:16k", key: "echo16k_per_s", label: "wss echo 16 KiB binary, 100 sockets x 4: over one h2 connection vs 100 TLS connections", unit: "msgs/s" },
 ];
 
-export async function runH2ws(ctx: Context): Promise<H2wsRow[] | string> {
+export async function runH2ws(ctx: Context): Promise<PairRow[] | string> {
   const secs = ctx.quick ? 1 : ctx.secs;
   const cmd = [process.execPath, "--conditions=source", "--import", "tsx", "bench/h2ws.ts", "--rounds", "1", "--secs", String(secs), "--warmup", String(ctx.warmup)];
   // The client side runs on CPU 1, bench/h2ws.ts pins its server to CPU 0.
