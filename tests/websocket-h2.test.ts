@@ -230,6 +230,38 @@ test("100 sockets over one HTTP/2 connection, our client and our server: message
   s.served.close();
 }));
 
+test("past the server's 128 concurrent streams the client opens another connection; sockets closed and opened at once do too", bounded(60_000, async () => {
+  const s = await h2server();
+  void (async () => {
+    for (;;) {
+      const [x] = await s.served.recv();
+      if (x === undefined) return;
+      if (x.sock !== undefined) void echo(x.sock);
+    }
+  })();
+  const open = (n: number): Promise<Socket[]> =>
+    Promise.all(Array.from({ length: n }, async (_, i) => {
+      const [sock, err] = await websocket.connect(`wss://localhost:${s.port}/many/${i}`, {}, { ...H2, timeout: 10_000 });
+      assert.ok(sock, err);
+      return sock!;
+    }));
+  const roundtrip = (socks: Socket[]): Promise<void[]> => Promise.all(socks.map(async (sock, i) => {
+    await sock.write(`m${i}`, "text");
+    assert.equal(await sock.read(), [`m${i}`, "text"]);
+  }));
+  const first = await open(140);
+  await roundtrip(first);
+  const conns = new Set(first.map((sock) => sock.conn));
+  assert.is(conns.size, 2, "140 sockets on two connections");
+  // The server may count closed streams a moment longer than the client: new sockets never hit its limit.
+  await Promise.all(first.map((sock) => sock.close()));
+  const second = await open(100);
+  await roundtrip(second);
+  await Promise.all(second.map((sock) => sock.close()));
+  s.server.close();
+  s.served.close();
+}));
+
 test("flow control both ways: a reader that does not read holds back its own stream only", bounded(60_000, async () => {
   const s = await h2server();
   const open = async (path: string): Promise<[Socket, Socket]> => {

@@ -222,8 +222,10 @@ async function open(p: Plan): Promise<RequestResult> {
       const link = origin.take();
       if (link !== undefined) return [h1stream(p, link, true, new Route(origin, p)), undefined];
     }
-    if (wanth2 && origin.dialing !== undefined) {
-      const s = await origin.dialing;
+    // A connect under way may bring a session with room; one that does not
+    // may have started another meanwhile (its session was full): wait for that.
+    for (let d = origin.dialing; wanth2 && d !== undefined; d = origin.dialing === d ? undefined : origin.dialing) {
+      const s = await d;
       if (s !== undefined && s.usable()) return [h2stream(p, s), undefined];
     }
   }

@@ -33,6 +33,8 @@ export class H2Session {
   readonly conn: Conn;
   private readonly session: ClientHttp2Session;
   private streams = 0;
+  /** Requests handed this session that have not opened their stream yet (reserve). */
+  private pending = 0;
   private gone = false;
   private readonly once: boolean;
   private readonly settings: Promise<void>;
@@ -70,9 +72,23 @@ export class H2Session {
     ref(conn, false);
   }
 
-  /** Can it carry another request? */
+  /**
+   * Can it carry another request? Not past the server's
+   * SETTINGS_MAX_CONCURRENT_STREAMS: a request then waits for no stream,
+   * the origin gets another connection.
+   */
   usable(): boolean {
-    return !this.gone && !this.session.closed && !this.session.destroyed && this.conn.isalive();
+    const full = this.streams + this.pending >= (this.session.remoteSettings.maxConcurrentStreams ?? Infinity);
+    return !full && !this.gone && !this.session.closed && !this.session.destroyed && this.conn.isalive();
+  }
+
+  /** A request holds a place for its stream until it opens it or gives up (release). */
+  reserve(): void {
+    this.pending++;
+  }
+
+  release(): void {
+    this.pending--;
   }
 
   /** Does the server take extended CONNECT (RFC 8441)? Waits for its first SETTINGS. */
@@ -127,6 +143,7 @@ export class H2Client implements ClientStream {
   private sent = false;
   private endtrailer: OutgoingHttpHeaders = {};
   private closed = false;
+  private reserved = true;
 
   /** @internal */
   constructor(h2: H2Session, method: string, u: URL, fields: Record<string, string | string[]>, hlength: number, protocol: string | undefined, conf: ClientConf) {
@@ -145,6 +162,13 @@ export class H2Client implements ClientStream {
     if (protocol !== undefined) h[":protocol"] = protocol;
     if (conf.decompress && h["accept-encoding"] === undefined) h["accept-encoding"] = ACCEPT;
     this.base = h;
+    h2.reserve();
+  }
+
+  /** The session's place for this request is taken by its stream, or no longer needed. */
+  private release(): void {
+    if (this.reserved) this.h2.release();
+    this.reserved = false;
   }
 
   /** The connection, shared by every stream of the session. */
@@ -161,6 +185,7 @@ export class H2Client implements ClientStream {
     } else if (len >= 0 && !trailers && (len > 0 || !BODYLESS.has(this.method))) {
       h["content-length"] = len;
     }
+    this.release();
     const st = this.h2.open(h, end, !end && (len < 0 || trailers));
     if (typeof st === "string") return st;
     this.st = st;
@@ -305,6 +330,7 @@ export class H2Client implements ClientStream {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.release();
     this.decoder?.close();
     const st = this.st;
     if (st !== undefined && !st.closed && !st.destroyed) st.close(NGHTTP2_CANCEL);
