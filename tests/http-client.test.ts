@@ -12,6 +12,7 @@ import * as zlib from "node:zlib";
 import http from "silly-net-http";
 import errno from "silly/errno";
 import { program } from "./lib/child.js";
+import { NOHOST } from "./lib/nohost.js";
 
 const fixture = (name: string): string => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), "utf8");
 
@@ -242,10 +243,9 @@ test("failures are values naming the cause: refused, DNS, malformed, timeout, TL
   const [r1, e1] = await http.get(`http://127.0.0.1:${deadport}/`);
   assert.is(r1, undefined);
   assert.match(e1!, /connect to 127\.0\.0\.1:\d+ failed: Connection refused/);
-  // DNS: a 64-byte label is refused by the resolver itself, so no query leaves the machine
-  const nohost = `${"a".repeat(64)}.invalid`;
-  const [, e2] = await http.get(`http://${nohost}/`);
-  assert.match(e2!, new RegExp(`cannot resolve ${nohost.replace(".", "\\.")}`));
+  // DNS
+  const [, e2] = await http.get(`http://${NOHOST}/`);
+  assert.ok(e2!.startsWith(`http.request: cannot resolve ${NOHOST}`), e2);
   // malformed response
   const bad = await rawserver((sock) => readhead(sock, () => sock.end("NOT HTTP AT ALL\r\n\r\n")));
   const [, e3] = await http.get(`http://127.0.0.1:${bad.port}/`);

@@ -14,6 +14,7 @@ import task from "silly/task";
 import logger from "silly/logger";
 import { deferred } from "./lib/deferred.js";
 import { nodesocket } from "./lib/nodesocket.js";
+import { NOHOST } from "./lib/nohost.js";
 
 
 
@@ -134,7 +135,7 @@ test("connect to a closed port is errno.CONNREFUSED", async () => {
 });
 
 test("a name that does not resolve is errno.RESOLVE", async () => {
-  assert.equal(await tcp.connect("no-such-host.invalid:80"), [undefined, errno.RESOLVE]);
+  assert.equal(await tcp.connect(`${NOHOST}:80`), [undefined, errno.RESOLVE]);
 });
 
 test("connect timeout is errno.TIMEDOUT (a listener whose accept queue is full)", async () => {

@@ -14,6 +14,7 @@ import errno from "silly/errno";
 import task from "silly/task";
 import { deferred } from "./lib/deferred.js";
 import { nodesocket } from "./lib/nodesocket.js";
+import { NOHOST } from "./lib/nohost.js";
 
 const fixture = (name: string): string => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), "utf8");
 const ca = fixture("ca.pem");
@@ -201,7 +202,7 @@ test("transport errors keep their errno values", async () => {
   const addr = l.addr;
   l.close();
   assert.equal(await tls.connect(addr, { ca }), [undefined, errno.CONNREFUSED]);
-  assert.equal(await tls.connect("no-such-host.invalid:443", { ca }), [undefined, errno.RESOLVE]);
+  assert.equal(await tls.connect(`${NOHOST}:443`, { ca }), [undefined, errno.RESOLVE]);
   const [c, err] = await tls.connect("bad address", { ca });
   assert.is(c, undefined);
   assert.match(String(err), /invalid address/);

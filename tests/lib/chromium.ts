@@ -25,6 +25,10 @@ export function launch(): Promise<Browser> {
     args: [
       "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
       "--disable-background-networking", "--disable-component-update", "--disable-sync",
+      "--disable-default-apps", "--disable-extensions", "--disable-domain-reliability", "--no-pings",
+      "--disable-features=AutofillServerCommunication,OptimizationHints,Translate,MediaRouter",
+      // Chromium's own lookups (update, autofill, account services) never leave the machine
+      "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost",
     ],
   });
 }
