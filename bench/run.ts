@@ -2,7 +2,7 @@
 // medians and ratios in a markdown table; JSON copy in bench/results/latest.json.
 //
 //   node --import tsx bench/run.ts [--rounds 3] [--secs 5] [--warmup 1] [--quick]
-//        [--only ws32,ws32x16,ws16k,ws1m,idle,http,micro,redis,chat] [--no-wrk] [--max-minutes 40]
+//        [--only ws32,ws32x16,ws16k,ws1m,idle,http,micro,redis,chat,h2ws] [--no-wrk] [--max-minutes 40]
 //        [--quiet-wait 20]   (seconds to wait, per measurement, for other processes to go
 //                             below 0.25 busy cores; 0 to never wait; default 0 with --quick)
 //
@@ -14,10 +14,10 @@ import { describeMachine } from "./runner/machine.js";
 import { measure, type Context, type Sample } from "./runner/measure.js";
 import { runMicro, type MicroPair } from "./runner/micro.js";
 import { runRedis } from "./runner/redis.js";
-import { makeRow, renderMarkdown, summarize, type Row } from "./runner/report.js";
-import { CHAT_ID, MICRO_ALIASES, REDIS_ID, SCENARIOS } from "./runner/scenarios.js";
-import type { Goal } from "./runner/scenarios.js";
+import { makeRow, renderMarkdown, summarize, type PairRow, type Row } from "./runner/report.js";
+import { CHAT_ID, H2WS_ID, MICRO_ALIASES, REDIS_ID, SCENARIOS } from "./runner/scenarios.js";
 import { runChat } from "./runner/chat.js";
+import { runH2ws } from "./runner/h2ws.js";
 import { busyCores, waitQuiet } from "./runner/quiet.js";
 import { stopAll } from "./runner/spawn.js";
 
@@ -58,7 +58,7 @@ function options(): Options {
   if (!(o.secs > 0 && o.secs <= 120 && o.warmup >= 0 && o.warmup <= 60)) throw new Error("--secs must be (0,120], --warmup [0,60]");
   if (!(o.maxMinutes > 0 && o.maxMinutes <= 240)) throw new Error("--max-minutes must be (0,240]");
   if (!(o.quietWait >= 0 && o.quietWait <= 600)) throw new Error("--quiet-wait must be 0..600 seconds");
-  const known = [...SCENARIOS.map((s) => s.id), ...MICRO_ALIASES, REDIS_ID, CHAT_ID];
+  const known = [...SCENARIOS.map((s) => s.id), ...MICRO_ALIASES, REDIS_ID, CHAT_ID, H2WS_ID];
   for (const id of o.only) if (!known.includes(id)) throw new Error(`--only: unknown scenario ${id}; known: ${known.join(", ")}`);
   return o;
 }
@@ -160,6 +160,8 @@ async function main(): Promise<number> {
     notes.push("chat rows: nothing is pinned; the chat processes, redis-server and the generator (1,000 clients in one process) share the machine");
   }
 
+  if (wanted(H2WS_ID)) await pairrounds("h2ws", () => runH2ws(ctx));
+
   if (expired) {
     clean = false;
     notes.push(`stopped early: the ${o.maxMinutes}-minute limit (--max-minutes) was reached; later samples are missing`);
@@ -182,16 +184,6 @@ async function main(): Promise<number> {
   writeFileSync(`${root}bench/results/latest.json`, JSON.stringify({ date: new Date().toISOString(), quick: o.quick, ...report }, null, 2) + "\n");
   process.stdout.write(renderMarkdown(report) + "\n");
   return clean ? 0 : 1;
-}
-
-/** One row's pair of samples from a suite that measures both sides itself. */
-interface PairRow {
-  id: string;
-  goal?: Goal;
-  label: string;
-  unit: string;
-  ours: Sample;
-  peer: Sample;
 }
 
 function microSample(p: MicroPair, side: "ours" | "peer"): Sample {

@@ -84,7 +84,8 @@ function code(f: string): string {
 }
 
 // Names that are a protocol layer's or a package's own business. The protocol
-// subpath is the one public place where the protocol-layer verbs appear.
+// subpaths (silly/net/protocol, silly-net-http/protocol) are the public places
+// where the protocol-layer verbs appear.
 const INTERNAL = [
   "takeover", "flowing", "refusal", "queued", "stage", "stagebuf", "unstage", "isflushing", "writeinto",
   "watch", "abort", "socket", "direct", "onsettle", "endfn", "endarg", "Consumer", "Watcher",
@@ -107,7 +108,7 @@ test("the built .d.ts of every public entry point shows no internal name", () =>
       const where = `${name} -> ${relative(root, f)}`;
       if (readFileSync(f, "utf8").includes("@internal")) problems.push(`${where}: an @internal declaration was not stripped`);
       const text = code(f);
-      const isprotocol = f.endsWith(join("silly", "dist", "net", "protocol.d.ts"));
+      const isprotocol = f.endsWith(join("silly", "dist", "net", "protocol.d.ts")) || f.endsWith(join("silly-net-http", "dist", "protocol.d.ts"));
       for (const n of INTERNAL) {
         if (isprotocol && PROTOCOL_VERBS.has(n)) continue;
         if (new RegExp(`(^|[^\\w."'])${n}\\b(?![."'])`, "m").test(text)) problems.push(`${where}: mentions ${n}`);
@@ -150,10 +151,14 @@ test("silly-net-http's built .d.ts declare its public API and nothing else", () 
   const dist = join(root, "packages", "silly-net-http", "dist");
   const files = reachable(join(dist, "index.d.ts")).map((f) => relative(dist, f)).sort();
   assert.equal(files, ["client.d.ts", "index.d.ts", "server.d.ts", "types.d.ts"], "the entry reaches no internal module");
+  const forprotocols = reachable(join(dist, "protocol.d.ts")).map((f) => relative(dist, f)).sort();
+  assert.equal(forprotocols, ["protocol.d.ts", "types.d.ts"], "the protocol subpath reaches no internal module");
+  files.push("protocol.d.ts");
   const PUBLIC = [
     "listen", "get", "post", "request", "Server", "http", "ListenConf", "ListenResult", "CloseResult", "DEFAULT_LIMITS",
     "DEFAULT_TIMEOUTS", "ServerStream", "ClientStream", "RequestOptions", "RequestResult", "ReadHeaderResult", "FetchResult",
     "Response", "ResponseHead", "Header", "HeaderInput", "Body", "WriteResult", "ReadResult", "ReadAllResult", "Limits", "Timeouts",
+    "NOEXTENDEDCONNECT", "Tunnel", "tunnel", "protocol",
   ];
   const problems: string[] = [];
   for (const f of files) {

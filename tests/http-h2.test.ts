@@ -207,7 +207,7 @@ test("431 for a header section over limits.headerbytes or limits.headercount; th
   server.close();
 });
 
-test("CONNECT over HTTP/2: plain and extended (RFC 8441, with extendedconnect) tunnels through the stream", async () => {
+test("CONNECT over HTTP/2: plain and extended (RFC 8441, announced by default) tunnels through the stream", async () => {
   const server = await serve(async (s) => {
     if (s.method !== "CONNECT") return void s.close("plain");
     s.respond(200, {});
@@ -218,7 +218,7 @@ test("CONNECT over HTTP/2: plain and extended (RFC 8441, with extendedconnect) t
       await s.write(`echo ${d.toString()};`);
     }
     s.close();
-  }, { extendedconnect: true });
+  });
   // node:http2 as the client, plain CONNECT
   const client = connect(server.port);
   const plain = await h2req(client, { ":method": "CONNECT", ":authority": "example.test:443" }, "hi");
@@ -241,8 +241,8 @@ test("CONNECT over HTTP/2: plain and extended (RFC 8441, with extendedconnect) t
   assert.equal(await t.read(), [undefined, errno.EOF]);
   t.close();
   server.close();
-  // Without extendedconnect the server does not take it.
-  const plainserver = await serve((s) => s.close("x"));
+  // With extendedconnect: false the server does not take it.
+  const plainserver = await serve((s) => s.close("x"), { extendedconnect: false });
   const [u] = await http.request("CONNECT", `https://localhost:${plainserver.port}/chat`, {}, { ...H2, protocol: "echo" });
   assert.match((await u!.readheader())[1]!, /does not take extended CONNECT/);
   u!.close();

@@ -3,7 +3,7 @@
 // reference, and against itself on one process.
 import type { Context } from "./measure.js";
 import type { Sample } from "./measure.js";
-import type { Goal } from "./scenarios.js";
+import type { PairRow } from "./report.js";
 import { lastJson, runToEnd } from "./spawn.js";
 
 /** One case's figures, as bench/chat.ts prints them. */
@@ -19,14 +19,7 @@ export interface CaseJson {
   lost: number;
 }
 
-export interface ChatRow {
-  id: string;
-  label: string;
-  unit: string;
-  goal: Goal | undefined;
-  ours: Sample;
-  peer: Sample;
-}
+export type ChatRow = PairRow;
 
 const IMPL: Record<string, string> = { ours2: "silly chat, 2 processes + Redis", ours1: "silly chat, 1 process", ref2: "ws + node-redis, 2 processes + Redis" };
 

@@ -14,6 +14,17 @@ export interface SideSummary {
   errors: string[];
 }
 
+/** One row's pair of samples from a suite that measures both sides itself (chat, redis, h2ws). */
+export interface PairRow {
+  id: string;
+  label: string;
+  unit: string;
+  /** undefined: report only. */
+  goal?: Goal | undefined;
+  ours: Sample;
+  peer: Sample;
+}
+
 export interface Row {
   id: string;
   label: string;

@@ -100,6 +100,9 @@ export const REDIS_ID = "redis";
 /** The chat on 2 processes + Redis vs ws + node-redis and vs itself on 1 process (bench/chat.ts). */
 export const CHAT_ID = "chat";
 
+/** 100 WebSockets over one HTTP/2 connection vs over 100 TLS connections (bench/h2ws.ts). */
+export const H2WS_ID = "h2ws";
+
 export function met(goal: Goal, ratio: number): boolean {
   return goal.op === ">=" ? ratio >= goal.value : ratio <= goal.value;
 }

@@ -7,6 +7,7 @@ import tcp from "silly/net/tcp";
 import type { Conn } from "silly/net/tcp";
 import tls from "silly/net/tls";
 import { ref } from "silly/net/protocol";
+import { NOEXTENDEDCONNECT } from "./types.js";
 import type { Body, ClientStream, FetchResult, HeaderInput, RequestOptions, RequestResult } from "./types.js";
 import { H1, H2, checkbody, newscan, scanheaders } from "./outgoing.js";
 import type { Scan } from "./outgoing.js";
@@ -221,8 +222,10 @@ async function open(p: Plan): Promise<RequestResult> {
       const link = origin.take();
       if (link !== undefined) return [h1stream(p, link, true, new Route(origin, p)), undefined];
     }
-    if (wanth2 && origin.dialing !== undefined) {
-      const s = await origin.dialing;
+    // A connect under way may bring a session with room; one that does not
+    // may have started another meanwhile (its session was full): wait for that.
+    for (let d = origin.dialing; wanth2 && d !== undefined; d = origin.dialing === d ? undefined : origin.dialing) {
+      const s = await d;
       if (s !== undefined && s.usable()) return [h2stream(p, s), undefined];
     }
   }
@@ -242,7 +245,7 @@ async function open(p: Plan): Promise<RequestResult> {
   if (conn.alpnproto === "h2") return [h2stream(p, (await session) ?? newsession(p, conn, undefined)), undefined];
   if (p.opts.protocol !== undefined) {
     conn.close();
-    return [undefined, "http.request: extended CONNECT (protocol) needs HTTP/2; offer \"h2\" in alpnprotos"];
+    return [undefined, wanth2 ? NOEXTENDEDCONNECT : "http.request: extended CONNECT (protocol) needs HTTP/2; offer \"h2\" in alpnprotos"];
   }
   const route = origin !== undefined && p.method !== "CONNECT" ? new Route(origin, p) : undefined;
   return [h1stream(p, newlink(conn), false, route), undefined];

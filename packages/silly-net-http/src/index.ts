@@ -5,8 +5,9 @@
 //   const [res, err] = await http.get("http://127.0.0.1:8080/");
 import { listen, Server } from "./server.js";
 import { get, post, request } from "./client.js";
+import { NOEXTENDEDCONNECT } from "./types.js";
 
-export { listen, get, post, request, Server };
+export { listen, get, post, request, Server, NOEXTENDEDCONNECT };
 export { DEFAULT_LIMITS, DEFAULT_TIMEOUTS } from "./types.js";
 export type { ListenConf, ListenResult, CloseResult } from "./server.js";
 export type {
@@ -14,5 +15,5 @@ export type {
   Header, HeaderInput, Body, WriteResult, ReadResult, ReadAllResult, Limits, Timeouts,
 } from "./types.js";
 
-const http = { listen, get, post, request };
+const http = { listen, get, post, request, NOEXTENDEDCONNECT };
 export default http;

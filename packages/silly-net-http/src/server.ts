@@ -27,7 +27,12 @@ export interface ListenConf {
   limits?: Partial<Limits>;
   /** Time limits in ms; any left out keep their default. */
   timeouts?: Partial<Timeouts>;
-  /** Announce extended CONNECT (RFC 8441) to HTTP/2 clients, for protocols such as WebSocket over HTTP/2. Default false. */
+  /**
+   * Announce extended CONNECT (RFC 8441) to HTTP/2 clients, for protocols such
+   * as WebSocket over HTTP/2 (a browser opens its WebSockets over the page's
+   * HTTP/2 connection when it is announced). Default true; it matters only
+   * when alpnprotos offers "h2".
+   */
   extendedconnect?: boolean;
 }
 
@@ -102,7 +107,7 @@ export function listen(conf: ListenConf): Promise<ListenResult> {
     timeouts: merge(DEFAULT_TIMEOUTS, conf.timeouts, "timeouts"),
     sessions: new Set(),
     closing: false,
-    extendedconnect: conf.extendedconnect === true,
+    extendedconnect: conf.extendedconnect !== false,
   };
   // Called directly on the accepting turn (no task per connection): it only
   // sets up the session, whose requests each run in a task of their own.

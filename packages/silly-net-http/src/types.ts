@@ -65,6 +65,14 @@ export const DEFAULT_TIMEOUTS: Readonly<Timeouts> = Object.freeze({
   linger: 5_000,
 });
 
+/**
+ * The error of an extended CONNECT (RFC 8441) that the server cannot take:
+ * it did not announce SETTINGS_ENABLE_CONNECT_PROTOCOL, or its ALPN picked
+ * HTTP/1.1 though "h2" was offered. A caller can fall back on an HTTP/1.1
+ * upgrade then.
+ */
+export const NOEXTENDEDCONNECT = "http: the server does not take extended CONNECT (RFC 8441)";
+
 /** One request and its response, as a handler sees it (HTTP/1.x or HTTP/2). */
 export interface ServerStream {
   /** The request method, e.g. "GET". */

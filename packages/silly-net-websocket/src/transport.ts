@@ -4,6 +4,7 @@
 // its own: one object serves every socket of its kind, and each call names
 // the stream (`io`).
 import type { Conn, WriteResult } from "silly/net/tcp";
+import type { Tunnel } from "silly-net-http/protocol";
 import { abort, flowing, linger, takeover, writeinto } from "silly/net/protocol";
 import type { Consumer, Encoder } from "silly/net/protocol";
 
@@ -43,4 +44,21 @@ export const conntransport: Transport<Conn> = {
   linger,
   close: (conn) => void conn.close(),
   abort,
+};
+
+/**
+ * The tunnel of an extended CONNECT (RFC 8441) as a Transport: END_STREAM
+ * where TCP has its FIN, RST_STREAM (CANCEL) where it has a reset, and HTTP/2
+ * flow control per stream where TCP has its window; the connection under the
+ * session is never closed. Messages take write(): nothing is encoded in place.
+ */
+export const tunneltransport: Transport<Tunnel> = {
+  conn: (t) => t.conn,
+  takeover: (t, consumer) => t.takeover(consumer),
+  flowing: (t, on) => t.flowing(on),
+  write: (t, data) => t.write(data),
+  writeinto: () => undefined,
+  linger: (t, ms, bytes) => t.close(ms, bytes),
+  close: (t) => t.close(),
+  abort: (t) => t.abort(),
 };

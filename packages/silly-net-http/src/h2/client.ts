@@ -9,15 +9,18 @@ import type { ClientHttp2Session, ClientHttp2Stream, IncomingHttpHeaders, Outgoi
 import type { Conn } from "silly/net/tcp";
 import { ref } from "silly/net/protocol";
 import { EOF } from "silly/errno";
+import { NOEXTENDEDCONNECT } from "../types.js";
 import type { Body, ClientStream, Header, HeaderInput, ReadAllResult, ReadHeaderResult, ReadResult, ResponseHead, WriteResult } from "../types.js";
+import type { Tunnel } from "../protocol.js";
 import { bodylength, checkbody, checktrailer } from "../outgoing.js";
 import { ACCEPT, Decoder, decodable } from "../decode.js";
 import { OK, collect } from "../results.js";
 import type { ClientConf } from "../h1/client.js";
-import { duplexof } from "./duplex.js";
+import { duplexof, widen } from "./duplex.js";
 import { Inbound } from "./inbound.js";
 import { RESET, send } from "./outbound.js";
 import { toheader, trailerfields } from "./fields.js";
+import { H2Tunnel } from "./tunnel.js";
 
 const { NGHTTP2_CANCEL } = http2.constants;
 /** Methods that define no request content: no content-length: 0 for them. */
@@ -30,6 +33,8 @@ export class H2Session {
   readonly conn: Conn;
   private readonly session: ClientHttp2Session;
   private streams = 0;
+  /** Requests handed this session that have not opened their stream yet (reserve). */
+  private pending = 0;
   private gone = false;
   private readonly once: boolean;
   private readonly settings: Promise<void>;
@@ -38,7 +43,7 @@ export class H2Session {
   constructor(conn: Conn, authority: string, limits: { headerbytes: number; headercount: number }, once: boolean, idlems: number, ongone: () => void) {
     this.once = once;
     this.conn = conn;
-    const duplex = duplexof(conn);
+    const duplex = duplexof(conn, true, () => this.session.destroy());
     const session = (this.session = http2.connect(authority, {
       createConnection: () => duplex,
       settings: { enablePush: false, maxHeaderListSize: limits.headerbytes },
@@ -50,6 +55,7 @@ export class H2Session {
       ongone();
     };
     session.on("error", noop);
+    widen(session);
     session.on("goaway", end);
     session.on("close", () => {
       end();
@@ -66,9 +72,23 @@ export class H2Session {
     ref(conn, false);
   }
 
-  /** Can it carry another request? */
+  /**
+   * Can it carry another request? Not past the server's
+   * SETTINGS_MAX_CONCURRENT_STREAMS: a request then waits for no stream,
+   * the origin gets another connection.
+   */
   usable(): boolean {
-    return !this.gone && !this.session.closed && !this.session.destroyed && this.conn.isalive();
+    const full = this.streams + this.pending >= (this.session.remoteSettings.maxConcurrentStreams ?? Infinity);
+    return !full && !this.gone && !this.session.closed && !this.session.destroyed && this.conn.isalive();
+  }
+
+  /** A request holds a place for its stream until it opens it or gives up (release). */
+  reserve(): void {
+    this.pending++;
+  }
+
+  release(): void {
+    this.pending--;
   }
 
   /** Does the server take extended CONNECT (RFC 8441)? Waits for its first SETTINGS. */
@@ -123,6 +143,7 @@ export class H2Client implements ClientStream {
   private sent = false;
   private endtrailer: OutgoingHttpHeaders = {};
   private closed = false;
+  private reserved = true;
 
   /** @internal */
   constructor(h2: H2Session, method: string, u: URL, fields: Record<string, string | string[]>, hlength: number, protocol: string | undefined, conf: ClientConf) {
@@ -141,6 +162,13 @@ export class H2Client implements ClientStream {
     if (protocol !== undefined) h[":protocol"] = protocol;
     if (conf.decompress && h["accept-encoding"] === undefined) h["accept-encoding"] = ACCEPT;
     this.base = h;
+    h2.reserve();
+  }
+
+  /** The session's place for this request is taken by its stream, or no longer needed. */
+  private release(): void {
+    if (this.reserved) this.h2.release();
+    this.reserved = false;
   }
 
   /** The connection, shared by every stream of the session. */
@@ -157,6 +185,7 @@ export class H2Client implements ClientStream {
     } else if (len >= 0 && !trailers && (len > 0 || !BODYLESS.has(this.method))) {
       h["content-length"] = len;
     }
+    this.release();
     const st = this.h2.open(h, end, !end && (len < 0 || trailers));
     if (typeof st === "string") return st;
     this.st = st;
@@ -229,7 +258,7 @@ export class H2Client implements ClientStream {
     if (this.res !== undefined) return [this.res, undefined];
     if (this.closed) return [undefined, "stream.readheader: the stream is closed"];
     if (this.protocol !== undefined && this.st === undefined && !(await this.h2.extendedconnect())) {
-      return [undefined, "http: the server does not take extended CONNECT (RFC 8441)"];
+      return [undefined, NOEXTENDEDCONNECT];
     }
     if (this.st === undefined) {
       const [, err] = await this.closewrite();
@@ -287,10 +316,21 @@ export class H2Client implements ClientStream {
     return collect(() => this.read());
   }
 
+  /** @internal After a 2xx to CONNECT: the stream as a byte stream for a protocol layer (protocol.tunnel); close() leaves it alone from then on. */
+  opentunnel(): Tunnel {
+    const st = this.st;
+    const ok = this.method === "CONNECT" && this.status !== undefined && this.status >= 200 && this.status < 300;
+    if (!ok || st === undefined || this.closed) throw new TypeError("protocol.tunnel: only after a 2xx answer to CONNECT, once");
+    if (this.inbound!.started) throw new TypeError("protocol.tunnel: the tunnel's bytes were read with read() already");
+    this.closed = true;
+    return new H2Tunnel(st, this.h2.conn);
+  }
+
   /** Done with the stream: it is reset if the exchange is unfinished; the session stays for other requests. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.release();
     this.decoder?.close();
     const st = this.st;
     if (st !== undefined && !st.closed && !st.destroyed) st.close(NGHTTP2_CANCEL);

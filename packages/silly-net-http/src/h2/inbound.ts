@@ -13,7 +13,8 @@ const HIGH = 16;
 const LOW = 4;
 
 export class Inbound {
-  private started = false;
+  /** read() or drop() has begun taking the stream's data. */
+  started = false;
   private queue: Buffer[] = [];
   private waiter: (() => void) | undefined = undefined;
   private ended = false;

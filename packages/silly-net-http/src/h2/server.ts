@@ -4,11 +4,11 @@
 // the HTTP/1.x stream, each in its own task.
 //
 // CONNECT streams (RFC 9113 8.5) and extended CONNECT (RFC 8441, with a
-// :protocol, announced when the server was listened with extendedconnect)
-// reach the handler like any other: a 2xx answer makes the stream's body,
-// both ways, the tunnel (stream.protocol says what an extended CONNECT asks
-// for). That is the one place a protocol carried over HTTP/2 takes a
-// stream over.
+// :protocol; announced unless the server was listened with extendedconnect:
+// false) reach the handler like any other: a 2xx answer makes the stream's
+// body, both ways, the tunnel (stream.protocol says what an extended CONNECT
+// asks for), and protocol.tunnel(stream) hands it to a protocol layer. That
+// is the one place a protocol carried over HTTP/2 takes a stream over.
 import * as http2 from "node:http2";
 import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerHttp2Session, ServerHttp2Stream } from "node:http2";
 import { EOF } from "silly/errno";
@@ -16,18 +16,20 @@ import { error as logerror } from "silly/logger";
 import { fork } from "silly/task";
 import type { Conn } from "silly/net/tcp";
 import type { Body, Header, HeaderInput, ReadAllResult, ReadResult, WriteResult } from "../types.js";
+import type { Tunnel } from "../protocol.js";
 import type { Live, ServerConf } from "../serve.js";
 import { describe, runhandler } from "../serve.js";
-import { DEFERRED, Exchange, FAILED, SENDING } from "../response.js";
+import { DEFERRED, Exchange, FAILED, SENDING, UPGRADED } from "../response.js";
 import { OK_P } from "../results.js";
 import { H2, bodyallowed, httpdate, newscan, scanheaders } from "../outgoing.js";
 import type { Scan } from "../outgoing.js";
 import { parsetarget } from "../url.js";
 import type { Target } from "../url.js";
-import { duplexof } from "./duplex.js";
+import { duplexof, widen } from "./duplex.js";
 import { toheader, trailerfields } from "./fields.js";
 import { Inbound } from "./inbound.js";
 import { RESET, send } from "./outbound.js";
+import { H2Tunnel } from "./tunnel.js";
 
 const { NGHTTP2_CANCEL, NGHTTP2_INTERNAL_ERROR } = http2.constants;
 /** RFC 9113 6.5.2: each field counts its name, its value and 32 bytes. */
@@ -57,8 +59,8 @@ function sessionoptions(conf: ServerConf): http2.ServerSessionOptions {
 
 /** Serve an HTTP/2 connection. The conn's bytes go to node:http2 from now on. */
 export function serveh2(conn: Conn, conf: ServerConf): void {
-  const duplex = duplexof(conn);
-  let session: ServerHttp2Session;
+  let session: ServerHttp2Session | undefined;
+  const duplex = duplexof(conn, false, () => session?.destroy());
   try {
     session = http2.performServerHandshake(duplex, sessionoptions(conf));
   } catch (err) {
@@ -69,6 +71,7 @@ export function serveh2(conn: Conn, conf: ServerConf): void {
   const live: Live = { closeidle: () => session.close() };
   conf.sessions.add(live);
   session.on("error", noop);
+  widen(session);
   session.on("close", () => {
     conf.sessions.delete(live);
     conn.close();
@@ -172,7 +175,8 @@ export class H2Stream extends Exchange {
     if (head) {
       const endstream = this.nobody || (last && data === undefined && trailer === undefined && !this.short);
       // A body under way may end with trailers: node:http2 then asks for them (or for none) at its end.
-      const wait = !endstream && (!last || trailer !== undefined);
+      // A tunnel ends with END_STREAM on its data, as a TCP stream ends with a FIN.
+      const wait = !endstream && !this.tunnel && (!last || trailer !== undefined);
       st.respond(this.fields, { endStream: endstream, waitForTrailers: wait });
       if (wait) st.once("wantTrailers", () => st.sendTrailers(this.endtrailer ?? {}));
     }
@@ -222,6 +226,18 @@ export class H2Stream extends Exchange {
   /** Past a 2xx to CONNECT the body is the tunnel's: no size limit. */
   private limit(): number {
     return this.tunnel && this.state >= SENDING ? Infinity : this.conf.limits.body;
+  }
+
+  /**
+   * @internal After a 2xx to CONNECT: the stream as a byte stream for a
+   * protocol layer (protocol.tunnel). The response is then the tunnel's: the
+   * handler's return leaves it open.
+   */
+  opentunnel(): Tunnel {
+    if (!this.tunnel || this.state !== SENDING) throw new TypeError("protocol.tunnel: only after a 2xx answer to CONNECT, once");
+    if (this.inbound.started) throw new TypeError("protocol.tunnel: the tunnel's bytes were read with read() already");
+    this.state = UPGRADED;
+    return new H2Tunnel(this.stream, this.conn);
   }
 
   async read(): Promise<ReadResult> {
