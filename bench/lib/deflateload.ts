@@ -18,6 +18,7 @@ import { PerMessageDeflate } from "../../packages/silly-net-websocket/src/deflat
 import { compressionconfig, confirmdeflate } from "../../packages/silly-net-websocket/src/codec/index.js";
 import type { DeflateParams } from "../../packages/silly-net-websocket/src/codec/index.js";
 import { maskedFrame } from "./wsproto.js";
+import { zflush } from "../../tests/lib/zflush.js";
 
 /** The offer: what browsers send. */
 export const OFFER = "permessage-deflate; client_max_window_bits";
@@ -58,22 +59,6 @@ function run(frames: Buffer[]): Run {
   return { bytes: Buffer.concat(frames), at };
 }
 
-/** One message through a zlib stream: write, sync flush, collect. */
-function flushed(zs: zlib.DeflateRaw, input: Buffer): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const parts: Buffer[] = [];
-    const on = (d: Buffer): void => void parts.push(d);
-    zs.on("data", on);
-    zs.once("error", reject);
-    zs.write(input);
-    zs.flush(zlib.constants.Z_SYNC_FLUSH, () => {
-      zs.off("data", on);
-      zs.off("error", reject);
-      resolve(Buffer.concat(parts));
-    });
-  });
-}
-
 /** A cycle of messages as masked, compressed frames for one agreement. */
 export class Script {
   private constructor(
@@ -103,7 +88,7 @@ export class Script {
       const zs = zlib.createDeflateRaw({ windowBits });
       for (let pass = 0; pass < 2; pass++) {
         const frames: Buffer[] = [];
-        for (const m of msgs) frames.push(frame(await flushed(zs, m)));
+        for (const m of msgs) frames.push(frame(await zflush(zs, m)));
         passes.push(frames);
       }
       zs.close();
