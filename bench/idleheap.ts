@@ -4,27 +4,38 @@
 // collections before and after. Unlike RSS (the "idle" row of run.ts), this
 // counts only live objects, so it moves by bytes, not by the young
 // generation's growth, and tells whether a change costs memory per connection.
+// --breakdown also writes a heap snapshot before and after in the first round
+// and prints what the connections added, per kind of object (self sizes).
 //
-//   node --import tsx bench/idleheap.ts [--conns 2000] [--rounds 3] [--server ours|ws|both]
+//   node --import tsx bench/idleheap.ts [--conns 2000] [--rounds 3] [--server ours|ws|both] [--breakdown]
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
 import net from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { writeHeapSnapshot } from "node:v8";
 import { Args } from "./lib/args.js";
+import { diff, kinds, oneoff } from "./lib/heapdiff.js";
 import { median } from "./lib/stats.js";
 import { OP_TEXT, handshakeRequest, makePayload, maskedFrame, newKey } from "./lib/wsproto.js";
 
-const args = new Args(process.argv.slice(2));
+const args = new Args(process.argv.slice(2), new Set(["--breakdown"]));
 const serve = args.str(["--serve"], "");
 const CONNS = args.num(["--conns"], 2000);
 const ROUNDS = args.num(["--rounds"], 3);
 const SERVER = args.str(["--server"], "both");
+const BREAKDOWN = args.flag("--breakdown");
 args.done();
 
 if (serve !== "") await server(serve);
 else await measure();
 
-/** The child: an echo server that answers "heap" on stdin with its live heap after full collections. */
+/**
+ * The child: an echo server that answers "heap" on stdin with its live heap
+ * after full collections, and "snap <file>" by writing a heap snapshot too.
+ */
 async function server(which: string): Promise<void> {
   const gc = (globalThis as { gc?: () => void }).gc;
   if (gc === undefined) throw new Error("run with --expose-gc");
@@ -41,15 +52,18 @@ async function server(which: string): Promise<void> {
   }
   console.log(`PORT=${port}`);
   process.stdin.on("data", (d) => {
-    if (d.toString().trim() !== "heap") return process.exit(0);
+    const [cmd, file] = d.toString().trim().split(" ");
+    if (cmd !== "heap" && cmd !== "snap") return process.exit(0);
     gc();
     gc();
-    console.log(`HEAP=${process.memoryUsage().heapUsed}`);
+    const heap = process.memoryUsage().heapUsed;
+    if (cmd === "snap") writeHeapSnapshot(file);
+    console.log(`HEAP=${heap}`);
   });
 }
 
-/** One round: bytes of live heap per idle connection. */
-async function round(which: string): Promise<number> {
+/** One round: bytes of live heap per idle connection; with `snapdir`, snapshots before.heapsnapshot and after.heapsnapshot there. */
+async function round(which: string, snapdir?: string): Promise<number> {
   const root = fileURLToPath(new URL("..", import.meta.url));
   const child = spawn(process.execPath, ["--expose-gc", "--conditions=source", "--import", "tsx", "bench/idleheap.ts", "--serve", which], {
     cwd: root,
@@ -72,7 +86,8 @@ async function round(which: string): Promise<number> {
     }
   };
   const port = await line(/PORT=(\d+)/);
-  child.stdin.write("heap\n");
+  const ask = (name: string): string => (snapdir === undefined ? "heap\n" : `snap ${join(snapdir, name)}.heapsnapshot\n`);
+  child.stdin.write(ask("before"));
   const before = await line(/HEAP=(\d+)/);
   const payload = makePayload(16, true);
   const socks: net.Socket[] = [];
@@ -80,7 +95,7 @@ async function round(which: string): Promise<number> {
     await Promise.all(Array.from({ length: Math.min(100, CONNS - i) }, () => idle(port, payload, socks)));
   }
   await new Promise((r) => setTimeout(r, 1000));
-  child.stdin.write("heap\n");
+  child.stdin.write(ask("after"));
   const after = await line(/HEAP=(\d+)/);
   child.stdin.write("exit\n");
   for (const s of socks) s.destroy();
@@ -119,11 +134,26 @@ async function measure(): Promise<void> {
   const got: Record<string, number[]> = {};
   for (let r = 0; r < ROUNDS; r++) {
     for (const side of sides) {
-      const b = await round(side);
+      const snapdir = BREAKDOWN && r === 0 ? mkdtempSync(join(tmpdir(), "idleheap-")) : undefined;
+      const b = await round(side, snapdir);
       (got[side] ??= []).push(b);
       console.log(`[idleheap] round ${r + 1} ${side}: ${b.toFixed(0)} B/conn`);
+      if (snapdir !== undefined) {
+        breakdown(side, snapdir);
+        rmSync(snapdir, { recursive: true });
+      }
     }
   }
   for (const side of sides) console.log(`${side}: median ${median(got[side]!).toFixed(0)} bytes of live heap per idle connection (${CONNS} connections, ${ROUNDS} rounds)`);
   if (sides.length === 2) console.log(`ours / ws: ${(median(got["ours"]!) / median(got["ws"]!)).toFixed(2)}`);
+}
+
+/** Print what the connections added to the heap, per kind of object, per connection. */
+function breakdown(side: string, dir: string): void {
+  const rows = diff(kinds(join(dir, "before.heapsnapshot")), kinds(join(dir, "after.heapsnapshot")), CONNS);
+  const kept = rows.filter((k) => !oneoff(k.kind) && Math.abs(k.bytes) >= 4);
+  console.log(`[idleheap] ${side}: what each connection adds to the heap, by kind (self sizes, bytes)`);
+  for (const k of kept) console.log(`${k.bytes.toFixed(0).padStart(6)}  x${k.count.toFixed(2).padEnd(5)} ${k.kind}`);
+  const sum = (ks: typeof rows): number => ks.reduce((n, k) => n + k.bytes, 0);
+  console.log(`${sum(kept).toFixed(0).padStart(6)}  in the kinds above; ${sum(rows.filter((k) => oneoff(k.kind))).toFixed(0)} more in code, shapes and native nodes (warm-up, or outside the JS heap)`);
 }
