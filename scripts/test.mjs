@@ -35,7 +35,7 @@ const files = walk(join(root, "tests")).filter(
 const VARIANTS = [
   { env: { SILLY_FASTREAD: "0" }, suites: ["tcp.test.ts", "protocol.test.ts", "websocket.test.ts", "http-server.test.ts", "redis.test.ts"] },
   { env: { SILLY_TASKCONTEXT: "als" }, suites: ["task.test.ts", "time.test.ts", "channel.test.ts", "http-server.test.ts"] },
-  { env: { SILLY_FASTZLIB: "0" }, suites: ["websocket-deflate.test.ts"] },
+  { env: { SILLY_FASTZLIB: "0" }, suites: ["websocket-deflate.test.ts", "websocket-compression.test.ts"] },
 ];
 const jobs = files.flatMap((f) => [
   { file: f, env: {}, label: "" },

@@ -1,6 +1,7 @@
 // End to end in headless Chromium (Debian's package, driven by playwright-core):
 // pages chat through examples/chat. Chromium's own handshake offers
-// permessage-deflate, which the server must decline and still accept. The
+// permessage-deflate: a server without compression declines it and still
+// accepts; one with compression (the chat) agrees and messages flow. The
 // page tells a guest its name and lets it change it, marks its own messages,
 // shows times, fits 380 px, refuses a message too long with a notice, and
 // reconnects with a growing delay; no request of any page fails.
@@ -92,6 +93,67 @@ if (havechromium()) {
     assert.is(reply, "echo:hi|ext=");
     await page.close();
     server!.close();
+  });
+
+  test("with compression on, Chromium agrees to permessage-deflate and compressed messages flow both ways", async () => {
+    const [server] = await http.listen({
+      addr: "127.0.0.1:0",
+      handler: async (stream) => {
+        if (probepage(stream)) return;
+        const [sock] = await websocket.upgrade(stream, { compression: true });
+        if (sock === undefined) return;
+        for (;;) {
+          const [data, typ] = await sock.read();
+          if (data === undefined || typ === "close") break;
+          await sock.write(`echo:${String(data)}`, "text");
+        }
+        await sock.close();
+      },
+    });
+    const page = await browser.newPage();
+    await page.goto(`http://${server!.addr}/`);
+    const replies = await page.evaluate(
+      (url) =>
+        new Promise<string[]>((resolve, reject) => {
+          const ws = new WebSocket(url);
+          const sent = ["hi", "hello ".repeat(20_000), "你好".repeat(5000)];
+          const got: string[] = [];
+          ws.onopen = () => sent.forEach((m) => ws.send(m));
+          ws.onmessage = (e) => {
+            got.push(e.data === `echo:${sent[got.length]}` ? "ok" : `bad ${String(e.data).slice(0, 40)}`);
+            if (got.length === sent.length) resolve([ws.extensions, ...got]);
+          };
+          ws.onerror = () => reject(new Error("websocket error"));
+        }),
+      `ws://${server!.addr}/ws`,
+    );
+    assert.equal(replies, ["permessage-deflate; server_max_window_bits=12; client_max_window_bits=12", "ok", "ok", "ok"]);
+    await page.close();
+    server!.close();
+  });
+
+  test("the chat page's connection negotiates permessage-deflate (the 101's header, through CDP) and messages flow", async () => {
+    const page = await browser.newPage();
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send("Network.enable");
+    const answered = new Promise<Record<string, string>>((resolve) =>
+      cdp.on("Network.webSocketHandshakeResponseReceived", (e: { response: { status: number; headers: Record<string, string> } }) => resolve(e.response.headers)),
+    );
+    await page.goto(`http://${chat.addr}/?name=zip`);
+    await page.waitForFunction(() => (document.getElementById("status")!.textContent ?? "").startsWith("connected as zip"));
+    const headers = Object.fromEntries(Object.entries(await answered).map(([k, v]) => [k.toLowerCase(), v]));
+    assert.is(headers["sec-websocket-extensions"], "permessage-deflate; server_max_window_bits=12; client_max_window_bits=12");
+    const other = await open("zap");
+    const long = "compress me ".repeat(150);
+    await page.fill("#text", long.trim());
+    await page.press("#text", "Enter");
+    await other.waitForFunction((t) => document.getElementById("log")!.textContent!.includes(`zip${t}`), long.trim());
+    await other.fill("#text", "and back");
+    await other.press("#text", "Enter");
+    await page.waitForFunction(() => document.getElementById("log")!.textContent!.includes("zapand back"));
+    await cdp.detach();
+    await page.close();
+    await other.close();
   });
 
   test("Chromium answers the server's keepalive pings and stays connected; a close code reaches it", bounded(30_000, async () => {

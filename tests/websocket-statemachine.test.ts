@@ -3,8 +3,10 @@
 // state and every input: the events the protocol emits and the state it ends in.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { Budget, Protocol } from "../packages/silly-net-websocket/src/codec/index.js";
-import type { MessageType, ProtocolHost, ProtocolOptions, ProtocolState } from "../packages/silly-net-websocket/src/codec/index.js";
+import zlib from "node:zlib";
+import { Budget, Protocol, acceptdeflate, compressionconfig } from "../packages/silly-net-websocket/src/codec/index.js";
+import type { MessageDeflate, MessageType, ProtocolHost, ProtocolOptions, ProtocolState } from "../packages/silly-net-websocket/src/codec/index.js";
+import { PerMessageDeflate } from "../packages/silly-net-websocket/src/deflate.js";
 
 type Role = "server" | "client";
 
@@ -98,7 +100,7 @@ class Host implements ProtocolHost {
   }
 }
 
-function make(role: Role, opts: Partial<ProtocolOptions> = {}): [Protocol, Host] {
+function make(role: Role, opts: Partial<ProtocolOptions> = {}, deflate?: MessageDeflate): [Protocol, Host] {
   const host = new Host(role);
   const p = new Protocol(
     {
@@ -114,6 +116,7 @@ function make(role: Role, opts: Partial<ProtocolOptions> = {}): [Protocol, Host]
       ...opts,
     },
     host,
+    deflate,
   );
   return [p, host];
 }
@@ -524,6 +527,137 @@ test("a draining client and a failing socket read on but discard, and stop readi
     q.data(Buffer.alloc(1024 * 1024 + 1001));
     assert.equal(g.ev, ["pause"], `${role}: failing`);
   }
+});
+
+// ---------------------------------------------------------------- permessage-deflate
+
+/** A PerMessageDeflate for `role` as a browser's offer gets it from our server's defaults, counting close() calls. */
+class Counted extends PerMessageDeflate {
+  closes = 0;
+  constructor(role: Role, maxpayload = 1 << 20) {
+    const config = compressionconfig(true, role)!;
+    const [a] = acceptdeflate("permessage-deflate; client_max_window_bits", compressionconfig(true, "server")!);
+    super(role, a!.params, config, maxpayload);
+  }
+  override close(): void {
+    this.closes++;
+    super.close();
+  }
+}
+
+/** The peer's compressed payload for `text`: raw deflate with a sync flush, the trailer cut (RFC 7692 7.2.1). */
+function deflated(text: string | Buffer): Buffer {
+  return zlib.deflateRawSync(text, { windowBits: 12, finishFlush: zlib.constants.Z_SYNC_FLUSH }).subarray(0, -4);
+}
+
+/** `n` bytes that do not compress, from a seeded xorshift32 (the seed is printed). */
+function noise(n: number, seed: number): Buffer {
+  console.log(`noise seed ${seed}`);
+  let x = seed;
+  const b = Buffer.allocUnsafe(n);
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    b[i] = x & 255;
+  }
+  return b;
+}
+
+/** First bytes of each frame in `frames` (concatenated): RSV1, FIN and opcode per frame. */
+function heads(frames: Buffer[]): string[] {
+  const b = Buffer.concat(frames);
+  const out: string[] = [];
+  for (let at = 0; at < b.length; ) {
+    let len = b[at + 1]! & 0x7f;
+    let p = at + 2;
+    if (len === 126) {
+      len = b.readUInt16BE(p);
+      p += 2;
+    } else if (len === 127) {
+      len = Number(b.readBigUInt64BE(p));
+      p += 8;
+    }
+    if ((b[at + 1]! & 0x80) !== 0) p += 4;
+    out.push(`${b[at]! & 0x80 ? "fin" : "more"}${b[at]! & 0x40 ? " rsv1" : ""} ${b[at]! & 15}`);
+    at = p + len;
+  }
+  return out;
+}
+
+test("compression: compressed and plain messages and control frames keep their order; data at the threshold is compressed, RSV1 on the first frame only", () => {
+  const [p, h] = make("server", {}, new Counted("server"));
+  p.data(Buffer.concat([frame("server", 1, deflated("one one one one"), 0x40), frame("server", 9, "ping"), frame("server", 1, "two"), frame("server", 2, deflated(Buffer.from([1, 2, 3])), 0x40)]));
+  assert.equal(h.ev, ["message text one one one one", "message ping ping", "message text two", "message binary \x01\x02\x03"]);
+  const big = p.send("text", "x".repeat(200_000)) as Buffer[];
+  assert.equal(heads(big), ["fin rsv1 1"], "200,000 x compress to one frame");
+  const large = p.send("binary", noise(300_000, 7)) as Buffer[];
+  assert.equal(heads(large).slice(0, 2), ["more rsv1 2", "more 0"], "a large compressed message is fragmented, RSV1 on the first frame");
+  assert.equal(heads(p.send("text", "x".repeat(31)) as Buffer[]), ["fin 1"], "under the threshold (32)");
+  assert.equal(heads(p.send("text", "x".repeat(32)) as Buffer[]), ["fin rsv1 1"]);
+  assert.equal(heads(p.send("ping", "x".repeat(100)) as Buffer[]), ["fin 9"], "control frames never");
+  assert.is(p.inplace("text", "x".repeat(31)), 33, "uncompressed small messages stay on the fast path");
+  assert.is(p.inplace("text", "x".repeat(32)), -1, "compressed ones do not");
+  assert.is(p.inplace("pong", Buffer.alloc(100)), 102);
+});
+
+test("compression: a bomb fails with 1009, bad data with 1002, bad UTF-8 once inflated with 1007, after the messages before them", () => {
+  const bomb = deflated(Buffer.alloc(64 << 20));
+  const cases: [Buffer, string][] = [
+    [frame("server", 2, bomb, 0x40), "websocket: 1009 inflated message exceeds maxpayload (1048576 bytes)"],
+    [frame("server", 1, Buffer.from([0xff, 0xff, 0xff, 0xff]), 0x40), "websocket: 1002 invalid compressed data"],
+    [frame("server", 1, deflated(Buffer.from([0x61, 0xff])), 0x40), "websocket: 1007 invalid UTF-8 in text message"],
+  ];
+  for (const [bad, why] of cases) {
+    const d = new Counted("server");
+    const [p, h] = make("server", {}, d);
+    p.data(Buffer.concat([frame("server", 1, deflated("before before before")), bad, frame("server", 1, "after")].map((f, i) => (i === 0 ? Buffer.from([f[0]! | 0x40, ...f.subarray(1)]) : f))));
+    assert.equal(h.ev.slice(0, 3), ["message text before before before", `end ${why}`, `transmit close ${why.slice(11, 15)}`], why);
+    assert.is(p.state, "closed");
+    assert.ok(d.closes > 0, "the contexts are released");
+  }
+});
+
+test("compression: the budget counts a compressed message as it arrives", () => {
+  const budget = new Budget(100_000);
+  const [p, h] = make("server", { budget }, new Counted("server", 1 << 24));
+  const z = deflated(noise(150_000, 11));
+  const first = frame("server", 2, z.subarray(0, 70_000), 0x40);
+  first[0] = first[0]! & 0x7f; // not FIN
+  p.data(first);
+  assert.is(budget.used, 70_000, "held: the compressed bytes");
+  const second = frame("server", 0, z.subarray(70_000, 140_000));
+  second[0] = second[0]! & 0x7f;
+  p.data(second);
+  assert.equal(h.ev.slice(0, 1), ["end websocket: 1009 the messages being received exceed the memory budget (100000 bytes)"]);
+  assert.is(budget.used, 0, "released with the failure");
+});
+
+test("compression: the contexts are released once nothing is sent or received: a server at its end, a client when it drains", () => {
+  const ds = new Counted("server");
+  const [s] = make("server", {}, ds);
+  s.data(closeframe("server", 1000));
+  assert.is(s.state, "closed");
+  assert.is(ds.closes, 1);
+  const dc = new Counted("client");
+  const [c] = make("client", {}, dc);
+  c.closewith(1000, "");
+  assert.is(dc.closes, 0, "closing: the peer's messages may still come");
+  c.data(closeframe("client", 1000));
+  assert.is(c.state, "draining");
+  assert.is(dc.closes, 1);
+  c.end("End of file");
+  assert.is(dc.closes, 1, "once");
+  // Failing: the application may still answer the messages before the bad frame, compressed.
+  const df = new Counted("server");
+  const [f, hf] = make("server", {}, df);
+  hf.busy = true;
+  f.data(frame("server", 1, "x", 0x20));
+  assert.is(f.state, "failing");
+  assert.equal(heads(f.send("text", "answer answer answer answer answer") as Buffer[]), ["fin rsv1 1"]);
+  assert.is(df.closes, 0);
+  f.fail();
+  assert.is(df.closes, 1);
 });
 
 test.run();

@@ -55,6 +55,9 @@ export async function startchat(addr: string, opts: ChatOptions = {}): Promise<[
     let v2 = false; // the client asked for the JSON commands
     const [sock, err] = await websocket.upgrade(stream, {
       protocol: (offered) => ((v2 = offered.includes(SUBPROTOCOL)) ? SUBPROTOCOL : undefined),
+      // Browsers offer permessage-deflate, and chat events are small JSON that
+      // shrink to a fraction with context takeover (the package's server defaults).
+      compression: true,
     });
     if (sock === undefined) {
       logger.warn("chat: upgrade failed from %s: %s", stream.remoteaddr, err);

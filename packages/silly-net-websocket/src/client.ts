@@ -3,6 +3,7 @@ import http from "silly-net-http";
 import type { RequestOptions } from "silly-net-http";
 import { acceptkey, genkey, hastoken } from "./codec/index.js";
 import { Socket } from "./socket.js";
+import { confirmcompression, offercompression } from "./negotiate.js";
 import type { SocketOptions } from "./socket.js";
 
 export type ConnectResult = [Socket, undefined] | [undefined, string];
@@ -28,6 +29,12 @@ export async function connect(url: string, header?: Record<string, string>, opts
     return [undefined, `websocket.connect: URL scheme must be ws:// or wss://, got ${u.protocol}//`];
   }
   const target = `${u.protocol === "wss:" ? "https:" : "http:"}//${u.host}${u.pathname}${u.search}`;
+  let deflate: ReturnType<typeof offercompression>;
+  try {
+    deflate = offercompression(opts);
+  } catch (e) {
+    return [undefined, `websocket.connect: ${(e as Error).message}`];
+  }
   const key = genkey();
   const headers: Record<string, string> = { ...header };
   headers["upgrade"] = "websocket";
@@ -35,6 +42,7 @@ export async function connect(url: string, header?: Record<string, string>, opts
   headers["sec-websocket-key"] = key;
   headers["sec-websocket-version"] = "13";
   if (opts?.protocols !== undefined && opts.protocols.length > 0) headers["sec-websocket-protocol"] = opts.protocols.join(", ");
+  if (deflate !== undefined) headers["sec-websocket-extensions"] = deflate.offer;
 
   const [stream, err] = await http.request("GET", target, headers, opts);
   if (stream === undefined) return [undefined, `websocket.connect: ${err}`];
@@ -52,11 +60,13 @@ export async function connect(url: string, header?: Record<string, string>, opts
   if (res.header["upgrade"]?.toLowerCase() !== "websocket") return fail("101 answer lacks 'upgrade: websocket'");
   if (!hastoken(res.header["connection"], "upgrade")) return fail("101 answer lacks 'connection: upgrade'");
   if (res.header["sec-websocket-accept"] !== acceptkey(key)) return fail("sec-websocket-accept does not match the key sent");
-  if (res.header["sec-websocket-extensions"] !== undefined) return fail("server chose an extension that was not offered");
+  // An answer the client cannot accept fails the connection: no frame is sent, TCP is closed.
+  const [agreed, xerr] = confirmcompression(res.header["sec-websocket-extensions"], deflate?.config);
+  if (xerr !== undefined) return fail(xerr);
   const proto = res.header["sec-websocket-protocol"];
   if (proto !== undefined && !(opts?.protocols ?? []).includes(proto)) return fail(`server chose subprotocol ${proto}, which was not offered`);
   try {
-    return [new Socket(stream.conn, "client", opts, stream), undefined];
+    return [new Socket(stream.conn, "client", opts, stream, undefined, agreed), undefined];
   } catch (e) {
     return fail((e as Error).message);
   }

@@ -45,7 +45,7 @@
 import zlib from "node:zlib";
 import { constants as bufconst } from "node:buffer";
 import { Utf8Validator, decodeutf8, isvalidutf8 } from "./codec/index.js";
-import type { DeflateConfig, DeflateParams } from "./codec/index.js";
+import type { DeflateConfig, DeflateParams, InflateError, MessageDeflate } from "./codec/index.js";
 
 const { Z_SYNC_FLUSH } = zlib.constants;
 
@@ -53,13 +53,6 @@ const { Z_SYNC_FLUSH } = zlib.constants;
 const TRAILER = Buffer.from([0x00, 0x00, 0xff, 0xff]);
 /** An empty stored block without its LEN/NLEN: what an empty message compresses to (7.2.3.6). */
 const EMPTY_BLOCK = Buffer.from([0x00]);
-
-/** Why a compressed message was refused: the close code to send and the reason. */
-export interface InflateError {
-  /** 1002: not valid deflate data; 1007: not UTF-8 text; 1009: inflates past maxpayload. */
-  code: 1002 | 1007 | 1009;
-  reason: string;
-}
 
 export type CompressResult = [Buffer, undefined] | [undefined, string];
 export type TextResult = [string, undefined] | [undefined, InflateError];
@@ -266,7 +259,7 @@ function errmessage(e: unknown): string {
  * synchronous and complete when it returns. After an inflate error the
  * connection must fail (the contexts are mid-message); further calls fail too.
  */
-export class PerMessageDeflate {
+export class PerMessageDeflate implements MessageDeflate {
   private readonly txbits: number; // the window this end compresses with
   private readonly rxbits: number; // the window the peer compresses with
   private readonly txtakeover: boolean;
@@ -402,6 +395,7 @@ export class PerMessageDeflate {
    */
   decompress(data: Uint8Array | readonly Uint8Array[], type: "text"): TextResult;
   decompress(data: Uint8Array | readonly Uint8Array[], type: "binary"): BinaryResult;
+  decompress(data: Uint8Array | readonly Uint8Array[], type: "text" | "binary"): TextResult | BinaryResult;
   decompress(data: Uint8Array | readonly Uint8Array[], type: "text" | "binary"): TextResult | BinaryResult {
     if (this.failed !== undefined) return [undefined, { code: 1002, reason: this.failed }];
     const parts = data instanceof Uint8Array ? [data] : data;

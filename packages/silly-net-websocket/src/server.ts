@@ -2,6 +2,8 @@
 import type { ServerStream } from "silly-net-http";
 import { acceptkey, hastoken, validkey } from "./codec/index.js";
 import { Socket, checksocketoptions } from "./socket.js";
+import { acceptcompression } from "./negotiate.js";
+import type { Accepted } from "./negotiate.js";
 import type { SocketOptions } from "./socket.js";
 
 export type UpgradeResult = [Socket, undefined] | [undefined, string];
@@ -51,15 +53,18 @@ export async function upgrade(stream: ServerStream, opts?: UpgradeOptions): Prom
       headers["sec-websocket-protocol"] = chosen;
     }
   }
-  // Extensions (e.g. permessage-deflate) are declined by not answering them.
+  // permessage-deflate, when on and offered acceptably; other extensions are declined by not answering them.
+  let deflate: Accepted | undefined;
   try {
     checksocketoptions(opts);
+    deflate = acceptcompression(h["sec-websocket-extensions"], opts);
   } catch (e) {
     return refuse(stream, 500, (e as Error).message);
   }
+  if (deflate !== undefined) headers["sec-websocket-extensions"] = deflate.answer;
   // The 101 goes out before the socket takes the conn over: frames the client
   // sent right behind its request are parsed then, and a close frame answering
   // a bad one must follow the 101, not precede it.
   stream.respond(101, headers);
-  return [new Socket(stream.conn, "server", opts, stream), undefined];
+  return [new Socket(stream.conn, "server", opts, stream, undefined, deflate), undefined];
 }

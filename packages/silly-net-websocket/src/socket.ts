@@ -3,15 +3,18 @@
 // the bytes the protocol makes, runs the deadlines it asks for on the shared
 // ticker, and turns its events into read() results.
 //
-// Outgoing messages are encoded whole and handed to the transport in one
-// call, so frames of concurrent writers never interleave; a server's small
-// messages are encoded straight into the conn's output (writeinto).
+// Outgoing messages are encoded whole (and compressed, when permessage-deflate
+// was agreed, synchronously) and handed to the transport in one call, so
+// frames of concurrent writers never interleave and messages keep their
+// order; a server's small uncompressed messages are encoded straight into the
+// conn's output (writeinto).
 import { isUtf8 } from "node:buffer";
 import type { Conn } from "silly/net/tcp";
 import { Protocol, encodeinto, typeopcode, validclosecode, MAX_REASON } from "./codec/index.js";
-import type { ProtocolOptions } from "./codec/index.js";
+import type { DeflateConfig, DeflateParams, ProtocolOptions } from "./codec/index.js";
 import { Budget } from "./codec/budget.js";
-import type { MessageType } from "./codec/types.js";
+import type { Compression, MessageType } from "./codec/types.js";
+import { PerMessageDeflate } from "./deflate.js";
 import { clock, schedule } from "./ticker.js";
 import { conntransport } from "./transport.js";
 import { Inbox } from "./inbox.js";
@@ -58,6 +61,17 @@ export interface SocketOptions {
    * 128 MiB for every socket that names none.
    */
   budget?: Budget;
+  /**
+   * permessage-deflate (RFC 7692): false, true (the defaults) or settings.
+   * Default: offered by clients, off on servers (see docs/websocket.md).
+   */
+  compression?: Compression;
+}
+
+/** @internal What the handshake agreed for permessage-deflate, and this end's settings. */
+export interface Agreed {
+  params: DeflateParams;
+  config: DeflateConfig;
 }
 
 /** The default options (`pinginterval` is a server's: a client's is 0; `budget` is the shared default budget's limit). */
@@ -115,13 +129,15 @@ export class Socket {
 
   /**
    * @internal Use websocket.upgrade() or websocket.connect(). `io` is the
-   * byte stream, a tcp or tls Conn unless another Transport is given.
+   * byte stream, a tcp or tls Conn unless another Transport is given;
+   * `deflate`, what the handshake agreed for compression, if it did.
    */
-  constructor(io: unknown, role: "server" | "client", opts: SocketOptions | undefined, stream: unknown, tx: Transport<never> = conntransport) {
+  constructor(io: unknown, role: "server" | "client", opts: SocketOptions | undefined, stream: unknown, tx: Transport<never> = conntransport, deflate?: Agreed) {
     this.stream = stream;
     this.#io = io;
     this.#tx = tx as Transport<unknown>;
-    this.#proto = new Protocol(protocoloptions(role, opts), this);
+    const o = protocoloptions(role, opts);
+    this.#proto = new Protocol(o, this, deflate && new PerMessageDeflate(role, deflate.params, deflate.config, o.maxpayload));
     schedule(this); // the first keepalive check, if any
     this.#tx.takeover(io, this.#proto);
   }

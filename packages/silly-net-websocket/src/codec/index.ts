@@ -33,7 +33,7 @@ export {
   offerdeflate,
   confirmdeflate,
 } from "./permessagedeflate.js";
-export type { Compression, CompressionOptions, DeflateConfig, DeflateParams, DeflateAgreement } from "./permessagedeflate.js";
+export type { Compression, CompressionOptions, DeflateConfig, DeflateParams, DeflateAgreement, InflateError, MessageDeflate } from "./permessagedeflate.js";
 export { Protocol } from "./protocol.js";
 export type { ProtocolHost, ProtocolOptions, ProtocolState } from "./protocol.js";
 export { Budget, BUDGET_FLOOR } from "./budget.js";

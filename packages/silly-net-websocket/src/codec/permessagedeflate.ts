@@ -10,37 +10,11 @@
 // (250 bytes at 9 bits). So 8 is negotiated and honoured like any other value.
 import { formatextension, parseextensions } from "./extension.js";
 import type { ExtensionItem, ExtensionParam } from "./extension.js";
+import type { Compression, CompressionOptions } from "./types.js";
+
+export type { Compression, CompressionOptions };
 
 export const EXTENSION = "permessage-deflate";
-
-/** The `compression` option's object form. Every field is optional. */
-export interface CompressionOptions {
-  /**
-   * Largest LZ77 window (base-2 log, 8..15) the server compresses with. A
-   * server uses it and announces it when under 15; a client asks the server
-   * for it when under 15.
-   */
-  servermaxwindowbits?: number;
-  /**
-   * Largest window (8..15) the client compresses with. A client uses it and
-   * offers it; a server asks the client for it (when the client offered the
-   * parameter, as browsers do) and inflates with it.
-   */
-  clientmaxwindowbits?: number;
-  /** The server starts every message with an empty window (no memory kept between messages). */
-  servernocontexttakeover?: boolean;
-  /** The client starts every message with an empty window. */
-  clientnocontexttakeover?: boolean;
-  /** Data messages shorter than this many bytes are sent uncompressed. */
-  threshold?: number;
-  /** zlib memLevel of the compressor, 1..9: memory for its hash table and buffers. */
-  memlevel?: number;
-  /** zlib compression level, 0 (store only) .. 9 (smallest, slowest). */
-  level?: number;
-}
-
-/** The `compression` option: false (off), true (the defaults) or the settings. */
-export type Compression = boolean | CompressionOptions;
 
 /** Settings after defaults, for one role. */
 export type DeflateConfig = Required<CompressionOptions>;
@@ -60,6 +34,29 @@ export interface DeflateParams {
 export interface DeflateAgreement {
   params: DeflateParams;
   answer: string;
+}
+
+/** Why a compressed message was refused: the close code to send and the reason. */
+export interface InflateError {
+  /** 1002: not valid deflate data; 1007: not UTF-8 text; 1009: inflates past maxpayload. */
+  code: 1002 | 1007 | 1009;
+  reason: string;
+}
+
+/**
+ * One connection's permessage-deflate as the protocol uses it: whole messages
+ * in, whole messages out, synchronously, in order (../deflate.ts implements it
+ * over node:zlib; the protocol needs nothing else of it).
+ */
+export interface MessageDeflate {
+  /** Is this data message worth compressing (at least the threshold)? */
+  wants(data: Uint8Array | string): boolean;
+  /** The payload compressed (RSV1 goes on its first frame), or why zlib failed. */
+  compress(data: Uint8Array | string): [Buffer, undefined] | [undefined, string];
+  /** A received compressed message inflated (text decoded and checked), bounded by maxpayload. */
+  decompress(data: Buffer, type: "text" | "binary"): [string | Buffer, undefined] | [undefined, InflateError];
+  /** Release the zlib contexts (idempotent); no call may follow. */
+  close(): void;
 }
 
 /**

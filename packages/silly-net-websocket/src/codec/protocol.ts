@@ -42,11 +42,22 @@
 // - the budget: what the parser holds of an unfinished message is counted in
 //   a Budget shared by many sockets, after each chunk; a message over
 //   BUDGET_FLOOR that grows while the budget is exceeded fails with 1009.
+//   (A compressed message counts as it arrives, compressed.)
+//
+// permessage-deflate (RFC 7692), when the handshake agreed it: the host gives
+// the protocol a MessageDeflate, which works synchronously, so compressed
+// messages keep their place among the others both ways. Received compressed
+// messages are inflated as they complete (bounded by maxpayload: 1009; bad
+// data: 1002; text not UTF-8: 1007, failures like the parser's); data
+// messages sent at or above its threshold are compressed, RSV1 on their first
+// frame; control frames never are. Its zlib contexts are released as soon as
+// the connection neither sends nor receives any more.
 //
 // The protocol's input methods (data, borrow, end) have the shape of a
 // silly/net/protocol Consumer, so a conn can feed it directly.
 import { FrameParser, encodemessage, stagedsize } from "./frame.js";
 import type { MessageType, ParserOptions, ParserSink } from "./frame.js";
+import type { MessageDeflate } from "./permessagedeflate.js";
 import { decodeclose, encodeclose } from "./closecode.js";
 import { BUDGET_FLOOR } from "./budget.js";
 import type { Budget } from "./budget.js";
@@ -149,16 +160,20 @@ function closereason(why: string): string {
   return s;
 }
 
-/** The parser options of a protocol's options, one object for each: parsers made from it share their limits. */
-const parseropts = new WeakMap<Readonly<ProtocolOptions>, ParserOptions>();
+/**
+ * The parser options of a protocol's options, one object for each, and one
+ * more with RSV1 allowed (compression): parsers made from it share their limits.
+ */
+const parseropts = new WeakMap<Readonly<ProtocolOptions>, [plain: ParserOptions, rsv1: ParserOptions | undefined]>();
 
-function parseroptions(o: Readonly<ProtocolOptions>): ParserOptions {
+function parseroptions(o: Readonly<ProtocolOptions>, rsv1: boolean): ParserOptions {
   let p = parseropts.get(o);
   if (p === undefined) {
-    p = { role: o.role, maxpayload: o.maxpayload, maxfragments: o.maxfragments };
+    p = [{ role: o.role, maxpayload: o.maxpayload, maxfragments: o.maxfragments }, undefined];
     parseropts.set(o, p);
   }
-  return p;
+  if (!rsv1) return p[0];
+  return (p[1] ??= { ...p[0], rsv1allowed: true });
 }
 
 export class Protocol implements ParserSink {
@@ -182,11 +197,16 @@ export class Protocol implements ParserSink {
   private checks = 0; // flags and counts of the periodic checks (HEARD, PINGING, MOVED, SILENT, STUCK)
   private held = 0; // bytes of unfinished messages counted in the budget
 
+  /**
+   * `deflate`: permessage-deflate, when the handshake agreed it. The protocol
+   * releases it (close()) once the connection neither sends nor receives.
+   */
   constructor(
     private readonly opts: Readonly<ProtocolOptions>,
     private readonly host: ProtocolHost,
+    private deflate: MessageDeflate | undefined = undefined,
   ) {
-    this.parser = new FrameParser(parseroptions(opts), this);
+    this.parser = new FrameParser(parseroptions(opts, deflate !== undefined), this);
     // The first keepalive check. (Set, not announced: the host schedules the
     // deadline a new protocol has; no host call runs during construction.)
     if (opts.pinginterval > 0) this.deadline = host.now() + checkperiod(opts);
@@ -284,6 +304,19 @@ export class Protocol implements ParserSink {
     this.host.onmessage(type, data);
   }
 
+  /** @internal The parser's sink: a whole compressed message (compression only). */
+  compressed(type: "text" | "binary", data: Buffer): void {
+    if (this.state !== "open") return; // as message(): dropped, and so is its effect on the window
+    const [m, err] = (this.deflate as MessageDeflate).decompress(data, type);
+    if (m === undefined) {
+      this.halt();
+      this.error(err.code, err.reason);
+      return;
+    }
+    this.checks |= MOVED;
+    this.host.onmessage(type, m);
+  }
+
   /** @internal The parser's sink: the peer broke the protocol (the parser has stopped). */
   error(code: number, reason: string): void {
     if (this.state === "closing") {
@@ -328,10 +361,12 @@ export class Protocol implements ParserSink {
 
   /**
    * The bytes of an unmasked frame `encodeinto` can write for this message in
-   * place, or -1 when it must go through send(): the server's small messages.
+   * place, or -1 when it must go through send(): the server's small messages
+   * (unless they are to be compressed).
    */
   inplace(type: MessageType, data: string | Uint8Array): number {
     if (this.mask || !this.sending() || type === "close") return -1;
+    if (this.deflate !== undefined && type !== "ping" && type !== "pong" && this.deflate.wants(data)) return -1;
     const n = stagedsize(data);
     return n > 0 && (n <= 127 || type === "text" || type === "binary") ? n : -1;
   }
@@ -343,6 +378,13 @@ export class Protocol implements ParserSink {
    */
   send(type: MessageType, data: string | Uint8Array): Buffer[] | string {
     if (!this.sending()) return "websocket: socket is closed";
+    const d = this.deflate;
+    if (d !== undefined && (type === "text" || type === "binary") && d.wants(data)) {
+      const [z, err] = d.compress(data);
+      if (z !== undefined) return encodemessage(type, z, this.mask, true);
+      this.abandon(1011, err);
+      return `websocket: ${err}`;
+    }
     let frames: Buffer[];
     try {
       frames = encodemessage(type, data, this.mask);
@@ -462,7 +504,14 @@ export class Protocol implements ParserSink {
     }
     this.state = "draining";
     this.halt();
+    this.release();
     this.settimer(this.host.now() + this.opts.closetimeout);
+  }
+
+  /** Nothing more is sent or received: the zlib contexts go. */
+  private release(): void {
+    this.deflate?.close();
+    this.deflate = undefined;
   }
 
   /** The end: the transport is closed gracefully, at once (abort), or lingering. */
@@ -470,6 +519,7 @@ export class Protocol implements ParserSink {
     if (this.state === "closed") return;
     this.state = "closed";
     this.halt();
+    this.release();
     if (this.deadline >= 0) this.settimer(-1);
     if (how === "linger") this.host.linger(this.opts.closetimeout, this.opts.maxpayload + LINGER_SLACK);
     else this.host.closetransport(how === "abort");
