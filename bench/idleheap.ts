@@ -7,7 +7,7 @@
 // --breakdown also writes a heap snapshot before and after in the first round
 // and prints what the connections added, per kind of object (self sizes).
 //
-//   node --import tsx bench/idleheap.ts [--conns 2000] [--rounds 3] [--server ours|ws|both] [--breakdown]
+//   node --import tsx bench/idleheap.ts [--conns 2000] [--rounds 3] [--server ours|ws|both] [--breakdown [--keep DIR]]
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -27,6 +27,7 @@ const CONNS = args.num(["--conns"], 2000);
 const ROUNDS = args.num(["--rounds"], 3);
 const SERVER = args.str(["--server"], "both");
 const BREAKDOWN = args.flag("--breakdown");
+const KEEP = args.str(["--keep"], ""); // with --breakdown: keep the snapshots in this directory
 args.done();
 
 if (serve !== "") await server(serve);
@@ -134,13 +135,14 @@ async function measure(): Promise<void> {
   const got: Record<string, number[]> = {};
   for (let r = 0; r < ROUNDS; r++) {
     for (const side of sides) {
-      const snapdir = BREAKDOWN && r === 0 ? mkdtempSync(join(tmpdir(), "idleheap-")) : undefined;
+      const snapdir = BREAKDOWN && r === 0 ? mkdtempSync(join(KEEP || tmpdir(), `idleheap-${side}-`)) : undefined;
       const b = await round(side, snapdir);
       (got[side] ??= []).push(b);
       console.log(`[idleheap] round ${r + 1} ${side}: ${b.toFixed(0)} B/conn`);
       if (snapdir !== undefined) {
         breakdown(side, snapdir);
-        rmSync(snapdir, { recursive: true });
+        if (KEEP === "") rmSync(snapdir, { recursive: true });
+        else console.log(`[idleheap] snapshots kept in ${snapdir}`);
       }
     }
   }
