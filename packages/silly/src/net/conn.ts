@@ -90,6 +90,11 @@ export class Conn {
   constructor(socket: Socket) {
     this.socket = socket;
     this.remoteaddr = flat(formataddr(socket.remoteAddress, socket.remotePort));
+    // Asking for the address made Node cache it in an object of its own
+    // (`_peername`, 88 bytes with its string): the string above is all we
+    // keep, so let the cache go (Node rebuilds it if asked while connected).
+    const peer = socket as { _peername?: unknown };
+    if (typeof peer._peername === "object") peer._peername = undefined;
     // A TLS socket has finished its handshake by now.
     this.alpnproto = (socket as { alpnProtocol?: string | false | null }).alpnProtocol || undefined;
     socket.setNoDelay(true);
