@@ -11,7 +11,7 @@ import { describe } from "./serve.js";
 import { hastoken } from "./fields.js";
 import { bodylength, checkbody, checktrailer, newscan, scanheaders } from "./outgoing.js";
 import type { Mode, Scan } from "./outgoing.js";
-import { queryof } from "./url.js";
+import { parsequery } from "./url.js";
 import { OK_P } from "./results.js";
 import type { Target } from "./url.js";
 
@@ -47,7 +47,8 @@ export abstract class Exchange implements Handled {
   readonly protocol: string | undefined;
 
   protected readonly conf: ServerConf;
-  private readonly tgt: Target;
+  /** The query as sent (no target object kept per request), replaced by its parameters once asked for. */
+  private q: string | Record<string, string>;
   protected state = OPEN;
   protected status = 0;
   /** content-length given to respond(), or -1. */
@@ -70,7 +71,7 @@ export abstract class Exchange implements Handled {
     this.conn = conn;
     this.method = method;
     this.target = target;
-    this.tgt = tgt;
+    this.q = tgt.query ?? tgt.rawquery;
     this.path = tgt.path;
     this.rawpath = tgt.rawpath;
     this.version = version;
@@ -80,7 +81,9 @@ export abstract class Exchange implements Handled {
 
   /** Query parameters, decoded ("+" is a space); a repeated key keeps its last value. Built on first use. */
   get query(): Record<string, string> {
-    return (this.tgt.query ??= queryof(this.tgt));
+    const q = this.q;
+    // parsetarget checked every "%" of the query: it parses.
+    return typeof q === "string" ? (this.q = parsequery(q)!) : q;
   }
 
   abstract get header(): Header;
