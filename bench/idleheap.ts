@@ -57,14 +57,21 @@ async function server(which: string): Promise<void> {
     if (cmd !== "heap" && cmd !== "snap") return process.exit(0);
     gc();
     gc();
-    const heap = process.memoryUsage().heapUsed;
+    const m = process.memoryUsage();
     if (cmd === "snap") writeHeapSnapshot(file);
-    console.log(`HEAP=${heap}`);
+    console.log(`HEAP=${m.heapUsed} ${m.heapTotal} ${m.rss}`);
   });
 }
 
-/** One round: bytes of live heap per idle connection; with `snapdir`, snapshots before.heapsnapshot and after.heapsnapshot there. */
-async function round(which: string, snapdir?: string): Promise<number> {
+/** Bytes per idle connection: live heap after full collections, the heap V8 keeps (live or not), and RSS. */
+interface PerConn {
+  heap: number;
+  total: number;
+  rss: number;
+}
+
+/** One round: what each idle connection costs; with `snapdir`, snapshots before.heapsnapshot and after.heapsnapshot there. */
+async function round(which: string, snapdir?: string): Promise<PerConn> {
   const root = fileURLToPath(new URL("..", import.meta.url));
   const child = spawn(process.execPath, ["--expose-gc", "--conditions=source", "--import", "tsx", "bench/idleheap.ts", "--serve", which], {
     cwd: root,
@@ -76,20 +83,21 @@ async function round(which: string, snapdir?: string): Promise<number> {
     out += d.toString();
     for (const w of waiting.splice(0)) w();
   });
-  const line = async (re: RegExp): Promise<number> => {
+  const line = async (re: RegExp): Promise<number[]> => {
     for (;;) {
       const m = re.exec(out);
       if (m !== null) {
         out = out.slice(m.index + m[0].length);
-        return Number(m[1]);
+        return m.slice(1).map(Number);
       }
       await new Promise<void>((r) => waiting.push(r));
     }
   };
-  const port = await line(/PORT=(\d+)/);
+  const [port] = await line(/PORT=(\d+)/);
   const ask = (name: string): string => (snapdir === undefined ? "heap\n" : `snap ${join(snapdir, name)}.heapsnapshot\n`);
   child.stdin.write(ask("before"));
-  const before = await line(/HEAP=(\d+)/);
+  const usage = /HEAP=(\d+) (\d+) (\d+)/;
+  const before = await line(usage);
   const payload = makePayload(16, true);
   const socks: net.Socket[] = [];
   for (let i = 0; i < CONNS; i += 100) {
@@ -97,10 +105,11 @@ async function round(which: string, snapdir?: string): Promise<number> {
   }
   await new Promise((r) => setTimeout(r, 1000));
   child.stdin.write(ask("after"));
-  const after = await line(/HEAP=(\d+)/);
+  const after = await line(usage);
   child.stdin.write("exit\n");
   for (const s of socks) s.destroy();
-  return (after - before) / CONNS;
+  const per = (i: number): number => (after[i]! - before[i]!) / CONNS;
+  return { heap: per(0), total: per(1), rss: per(2) };
 }
 
 /** A raw connection that completes the handshake and one echo, then stays. */
@@ -132,13 +141,13 @@ function idle(port: number, payload: Buffer, socks: net.Socket[]): Promise<void>
 
 async function measure(): Promise<void> {
   const sides = SERVER === "both" ? ["ours", "ws"] : [SERVER];
-  const got: Record<string, number[]> = {};
+  const got: Record<string, PerConn[]> = {};
   for (let r = 0; r < ROUNDS; r++) {
     for (const side of sides) {
       const snapdir = BREAKDOWN && r === 0 ? mkdtempSync(join(KEEP || tmpdir(), `idleheap-${side}-`)) : undefined;
       const b = await round(side, snapdir);
       (got[side] ??= []).push(b);
-      console.log(`[idleheap] round ${r + 1} ${side}: ${b.toFixed(0)} B/conn`);
+      console.log(`[idleheap] round ${r + 1} ${side}: ${b.heap.toFixed(0)} B/conn live heap (V8 heap ${b.total.toFixed(0)}, RSS ${b.rss.toFixed(0)})`);
       if (snapdir !== undefined) {
         breakdown(side, snapdir);
         if (KEEP === "") rmSync(snapdir, { recursive: true });
@@ -146,8 +155,17 @@ async function measure(): Promise<void> {
       }
     }
   }
-  for (const side of sides) console.log(`${side}: median ${median(got[side]!).toFixed(0)} bytes of live heap per idle connection (${CONNS} connections, ${ROUNDS} rounds)`);
-  if (sides.length === 2) console.log(`ours / ws: ${(median(got["ours"]!) / median(got["ws"]!)).toFixed(2)}`);
+  const med = (side: string, k: keyof PerConn): number => median(got[side]!.map((b) => b[k]));
+  for (const side of sides) {
+    console.log(
+      `${side}: median ${med(side, "heap").toFixed(0)} bytes of live heap per idle connection ` +
+        `(V8 heap ${med(side, "total").toFixed(0)}, RSS ${med(side, "rss").toFixed(0)}; ${CONNS} connections, ${ROUNDS} rounds)`,
+    );
+  }
+  if (sides.length === 2) {
+    const ratio = (k: keyof PerConn): string => (med("ours", k) / med("ws", k)).toFixed(2);
+    console.log(`ours / ws: live heap ${ratio("heap")}, V8 heap ${ratio("total")}, RSS ${ratio("rss")}`);
+  }
 }
 
 /** Print what the connections added to the heap, per kind of object, per connection. */
