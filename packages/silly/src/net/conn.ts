@@ -71,8 +71,6 @@ const NOBUFS: Buffer[] = [];
 export class Conn {
   /** The peer's "ip:port" ("[ip]:port" for IPv6). */
   readonly remoteaddr: string;
-  /** The protocol ALPN agreed on (TLS only), e.g. "h2" or "http/1.1". */
-  readonly alpnproto: string | undefined;
 
   /** @internal The socket underneath: neither applications nor protocol layers touch it. */
   readonly socket: Socket;
@@ -103,8 +101,6 @@ export class Conn {
     // keep, so let the cache go (Node rebuilds it if asked while connected).
     const peer = socket as { _peername?: unknown };
     if (typeof peer._peername === "object") peer._peername = undefined;
-    // A TLS socket has finished its handshake by now.
-    this.alpnproto = (socket as { alpnProtocol?: string | false | null }).alpnProtocol || undefined;
     socket.setNoDelay(true);
     // Shared listeners that find their Conn on the socket: no closures per
     // connection (idle connections are the common case).
@@ -117,6 +113,12 @@ export class Conn {
     socket.on("error", Conn.#serror);
     socket.on("close", Conn.#sclose);
     socket.on("drain", Conn.#sdrain);
+  }
+
+  /** The protocol ALPN agreed on (TLS only), e.g. "h2" or "http/1.1". */
+  get alpnproto(): string | undefined {
+    // A TLS socket has finished its handshake before its Conn is made; the value stays after close.
+    return (this.socket as { alpnProtocol?: string | false | null }).alpnProtocol || undefined;
   }
 
   static #sdata(this: Owned, chunk: Buffer): void {
