@@ -86,8 +86,20 @@ const DEAD = 1;
 const FIN = 2;
 /** ...and RSV1. */
 const RSV1 = 4;
-/** The fragmented message in progress had RSV1 on its first frame. */
-const MCOMPRESSED = 8;
+
+/** A fragmented message being received. */
+interface Fragmented {
+  /** OP_TEXT or OP_BINARY. */
+  readonly op: number;
+  /** RSV1 was set on its first frame. */
+  readonly compressed: boolean;
+  /** Its non-empty payloads so far (views into chunks; the one copy is the final concat). */
+  readonly parts: Buffer[];
+  /** Their bytes. */
+  total: number;
+  /** Its frames so far. */
+  frames: number;
+}
 
 /** slicetext's deferred messages: [start, end) pairs in `at`, `n` of them, all in `b`. */
 interface TextRun {
@@ -162,7 +174,7 @@ function view(b: Buffer, s: number, e: number): Buffer {
 export class FrameParser {
   private readonly limits: Limits;
   private readonly sink: ParserSink;
-  private bits = 0; // DEAD; FIN and RSV1 of the frame whose header was parsed last; MCOMPRESSED
+  private bits = 0; // DEAD; FIN and RSV1 of the frame whose header was parsed last
 
   // The frame whose header was parsed last (masked when the parser is a
   // server's: first() refuses anything else).
@@ -179,11 +191,9 @@ export class FrameParser {
   private payload: Buffer | undefined = undefined;
   private filled = 0;
 
-  // The fragmented message in progress (mop 0: none).
-  private mop = 0;
-  private parts: Buffer[] | undefined = undefined; // made on first fragment: idle connections hold no array
-  private total = 0;
-  private nfrag = 0;
+  // The fragmented message in progress, made at its first frame: idle
+  // connections hold none. Its text is checked as it arrives by `utf8`.
+  private msg: Fragmented | undefined = undefined;
   private utf8: Utf8Validator | undefined = undefined;
 
   // slicetext only: ASCII text frames decoded but not yet delivered.
@@ -207,7 +217,7 @@ export class FrameParser {
   stop(): void {
     this.bits |= DEAD;
     this.payload = undefined;
-    this.parts = undefined;
+    this.msg = undefined;
     if (this.run !== undefined) {
       this.run.n = 0;
       this.run.b = undefined;
@@ -238,12 +248,12 @@ export class FrameParser {
    */
   get held(): number {
     if ((this.bits & DEAD) !== 0) return 0;
-    return this.total + (this.payload !== undefined && this.op < 8 ? this.filled : 0);
+    return (this.msg === undefined ? 0 : this.msg.total) + (this.payload !== undefined && this.op < 8 ? this.filled : 0);
   }
 
   /** A frame or a fragmented message has begun and not ended. */
   get busy(): boolean {
-    return (this.bits & DEAD) === 0 && (this.hlen > 0 || this.payload !== undefined || this.mop !== 0);
+    return (this.bits & DEAD) === 0 && (this.hlen > 0 || this.payload !== undefined || this.msg !== undefined);
   }
 
   /** `b[s..e)` to hand out: a view, or a copy when b is a loaned chunk. */
@@ -417,8 +427,8 @@ export class FrameParser {
     } else if (op > OP_BINARY) {
       return this.fail(1002, `unknown opcode 0x${op.toString(16)}`);
     } else if (op === OP_CONTINUATION) {
-      if (this.mop === 0) return this.fail(1002, "continuation frame without a message in progress");
-    } else if (this.mop !== 0) {
+      if (this.msg === undefined) return this.fail(1002, "continuation frame without a message in progress");
+    } else if (this.msg !== undefined) {
       return this.fail(1002, "new data frame while a fragmented message is in progress");
     }
     const masked = (b1 & 0x80) !== 0;
@@ -459,10 +469,11 @@ export class FrameParser {
     const op = this.op;
     const l = this.limits;
     if (op === OP_CONTINUATION) {
-      if (this.nfrag >= l.maxfragments) {
+      const m = this.msg as Fragmented;
+      if (m.frames >= l.maxfragments) {
         return this.fail(1009, `message has more than ${l.maxfragments} fragments`);
       }
-      if (plen > (this.mop === OP_TEXT ? l.maxtext : l.maxbytes) - this.total) {
+      if (plen > (m.op === OP_TEXT ? l.maxtext : l.maxbytes) - m.total) {
         return this.fail(1009, `message exceeds maxpayload (${l.maxpayload} bytes)`);
       }
     } else if (plen > (op === OP_TEXT ? l.maxtext : l.maxbytes)) {
@@ -533,37 +544,27 @@ export class FrameParser {
 
   /** One frame of a fragmented data message (first, middle or last). */
   private fragment(op: number, b: Buffer, s: number, e: number): void {
-    if (op !== OP_CONTINUATION) {
-      this.mop = op;
-      this.total = 0;
-      this.nfrag = 0;
-      const rsv1 = (this.bits & RSV1) !== 0;
-      this.bits = rsv1 ? this.bits | MCOMPRESSED : this.bits & ~MCOMPRESSED;
-      if (op === OP_TEXT && !rsv1) (this.utf8 ??= new Utf8Validator()).reset();
+    let m = this.msg;
+    if (m === undefined) {
+      const compressed = (this.bits & RSV1) !== 0;
+      m = this.msg = { op, compressed, parts: [], total: 0, frames: 0 };
+      if (op === OP_TEXT && !compressed) (this.utf8 ??= new Utf8Validator()).reset();
     }
-    this.nfrag++;
-    this.total += e - s;
+    m.frames++;
+    m.total += e - s;
     // Text is validated piece by piece so a bad sequence fails before the rest
     // arrives (compressed text is validated once inflated).
-    const compressed = (this.bits & MCOMPRESSED) !== 0;
-    if (this.mop === OP_TEXT && !compressed && !(this.utf8 as Utf8Validator).push(b, s, e)) {
-      this.fail(1007, `invalid UTF-8 in text message (fragment ${this.nfrag})`);
+    if (m.op === OP_TEXT && !m.compressed && !(this.utf8 as Utf8Validator).push(b, s, e)) {
+      this.fail(1007, `invalid UTF-8 in text message (fragment ${m.frames})`);
       return;
     }
-    // Views into chunks are kept; the one copy is the final concat.
-    if (e > s) (this.parts ??= []).push(this.keep(b, s, e));
+    if (e > s) m.parts.push(this.keep(b, s, e));
     if ((this.bits & FIN) === 0) return;
-    const parts = this.parts;
-    const data = parts === undefined || parts.length === 0 ? EMPTY : parts.length === 1 ? parts[0] : Buffer.concat(parts, this.total);
-    const mop = this.mop;
-    this.parts = undefined;
-    this.mop = 0;
-    this.nfrag = 0;
-    this.total = 0;
-    if (compressed) {
-      this.bits &= ~MCOMPRESSED;
-      this.emitcompressed(mop, data);
-    } else if (mop === OP_TEXT) {
+    this.msg = undefined;
+    const parts = m.parts;
+    const data = parts.length === 0 ? EMPTY : parts.length === 1 ? parts[0] : Buffer.concat(parts, m.total);
+    if (m.compressed) this.emitcompressed(m.op, data);
+    else if (m.op === OP_TEXT) {
       if (!(this.utf8 as Utf8Validator).finish()) {
         this.fail(1007, "invalid UTF-8 in text message (ends inside a character)");
         return;
