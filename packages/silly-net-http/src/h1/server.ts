@@ -171,8 +171,7 @@ export class H1Stream extends Exchange implements WireOwner {
   private reader: BodyReader | undefined = undefined;
   private hdr: Header | undefined = undefined;
   private headtext = ""; // respond()'s header lines, then the whole head once start() built it
-  private framing: Framing = NOBODY; // of the response as sent
-  private bits = 0; // KEEPALIVE, CONTINUED
+  private bits = 0; // KEEPALIVE, CONTINUED, CHUNKS
 
   protected get mode(): Mode {
     return H1;
@@ -254,14 +253,13 @@ export class H1Stream extends Exchange implements WireOwner {
     } else if (!keep) fields += "Connection: close\r\n";
     else if (req.minor === 0) fields += "Connection: keep-alive\r\n";
     if (!this.hdate) fields += `Date: ${httpdate()}\r\n`;
-    this.framing = framing;
-    this.bits = keep ? this.bits | KEEPALIVE : this.bits & ~KEEPALIVE;
+    this.bits = (this.bits & CONTINUED) | (keep ? KEEPALIVE : 0) | (framing === CHUNKED ? CHUNKS : 0);
     this.headtext = `${statusline(status)}${this.headtext}${fields}\r\n`;
   }
 
   protected emit(head: boolean, data: Body | undefined, len: number, last: boolean, trailer: [string, string][] | undefined): Promise<WriteResult> {
     const h = head ? this.headtext : "";
-    if (this.framing === CHUNKED) {
+    if ((this.bits & CHUNKS) !== 0) {
       const end = last ? lastchunk(trailer) : "";
       if (data === undefined) return h === "" && end === "" ? OK_P : this.conn.write(h + end);
       if (typeof data === "string" && len <= 1024) return this.conn.write(`${h}${chunksize(len)}${data}\r\n${end}`);
@@ -384,6 +382,8 @@ const INTERIM = newscan();
 const KEEPALIVE = 1;
 /** H1Stream bits: "100 Continue" was sent. */
 const CONTINUED = 2;
+/** H1Stream bits: the response body goes out chunked. */
+const CHUNKS = 4;
 
 /** What an upgraded stream keeps of its request: no body to read. */
 const UPGRADEDREQ: RequestHead = Object.freeze({
