@@ -7,7 +7,7 @@
 // --breakdown also writes a heap snapshot before and after in the first round
 // and prints what the connections added, per kind of object (self sizes).
 //
-//   node --import tsx bench/idleheap.ts [--conns 2000] [--rounds 3] [--server ours|ws|both] [--breakdown [--keep DIR]]
+//   node --import tsx bench/idleheap.ts [--conns 2000] [--rounds 3] [--server ours|ws|both] [--breakdown [--keep DIR]] [--deflate]
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -21,13 +21,17 @@ import { diff, kinds, oneoff } from "./lib/heapdiff.js";
 import { median } from "./lib/stats.js";
 import { OP_TEXT, handshakeRequest, makePayload, maskedFrame, newKey } from "./lib/wsproto.js";
 
-const args = new Args(process.argv.slice(2), new Set(["--breakdown"]));
+const args = new Args(process.argv.slice(2), new Set(["--breakdown", "--deflate"]));
 const serve = args.str(["--serve"], "");
 const CONNS = args.num(["--conns"], 2000);
 const ROUNDS = args.num(["--rounds"], 3);
 const SERVER = args.str(["--server"], "both");
 const BREAKDOWN = args.flag("--breakdown");
 const KEEP = args.str(["--keep"], ""); // with --breakdown: keep the snapshots in this directory
+// --deflate: permessage-deflate on at both servers (each with its defaults) and offered by the clients.
+const DEFLATE = args.flag("--deflate");
+/** The clients' offer with --deflate (what browsers send). */
+const OFFER = "permessage-deflate; client_max_window_bits";
 args.done();
 
 if (serve !== "") await server(serve);
@@ -43,15 +47,16 @@ async function server(which: string): Promise<void> {
   let port: number;
   if (which === "ws") {
     const { WebSocketServer } = await import("ws");
-    const wss = new WebSocketServer({ host: "127.0.0.1", port: 0, perMessageDeflate: false });
+    const wss = new WebSocketServer({ host: "127.0.0.1", port: 0, perMessageDeflate: DEFLATE });
     wss.on("connection", (ws) => ws.on("message", (data, isBinary) => ws.send(data, { binary: isBinary })));
     await new Promise((r) => wss.on("listening", r));
     port = (wss.address() as net.AddressInfo).port;
   } else {
     const { startOursWs } = await import("./servers/ours-ws.js");
-    port = (await startOursWs()).port;
+    port = (await startOursWs(DEFLATE ? { compression: true } : undefined)).port;
   }
   console.log(`PORT=${port}`);
+  process.stdin.on("end", () => process.exit(0)); // the parent is gone
   process.stdin.on("data", (d) => {
     const [cmd, file] = d.toString().trim().split(" ");
     if (cmd !== "heap" && cmd !== "snap") return process.exit(0);
@@ -73,7 +78,8 @@ interface PerConn {
 /** One round: what each idle connection costs; with `snapdir`, snapshots before.heapsnapshot and after.heapsnapshot there. */
 async function round(which: string, snapdir?: string): Promise<PerConn> {
   const root = fileURLToPath(new URL("..", import.meta.url));
-  const child = spawn(process.execPath, ["--expose-gc", "--conditions=source", "--import", "tsx", "bench/idleheap.ts", "--serve", which], {
+  const flags = DEFLATE ? ["--deflate"] : [];
+  const child = spawn(process.execPath, ["--expose-gc", "--conditions=source", "--import", "tsx", "bench/idleheap.ts", "--serve", which, ...flags], {
     cwd: root,
     stdio: ["pipe", "pipe", "inherit"],
   });
@@ -121,12 +127,14 @@ function idle(port: number, payload: Buffer, socks: net.Socket[]): Promise<void>
     let buf = Buffer.alloc(0);
     let stage = 0;
     s.on("error", reject);
-    s.on("connect", () => s.write(handshakeRequest(port, key)));
+    s.on("connect", () => s.write(handshakeRequest(port, key, DEFLATE ? OFFER : undefined)));
     s.on("data", (c: Buffer) => {
       buf = Buffer.concat([buf, c]);
       if (stage === 0) {
         const end = buf.indexOf("\r\n\r\n");
         if (end < 0) return;
+        const agreed = /^sec-websocket-extensions: *permessage-deflate/im.test(buf.toString("latin1", 0, end));
+        if (agreed !== DEFLATE) return reject(new Error(`permessage-deflate ${agreed ? "agreed" : "declined"} by the server`));
         buf = buf.subarray(end + 4);
         stage = 1;
         s.write(maskedFrame(OP_TEXT, payload, randomBytes(4)));

@@ -17,13 +17,14 @@ export function acceptFor(key: string): string {
   return createHash("sha1").update(key + GUID).digest("base64");
 }
 
-export function handshakeRequest(port: number, key: string): Buffer {
+export function handshakeRequest(port: number, key: string, extensions?: string): Buffer {
   return Buffer.from(
     "GET / HTTP/1.1\r\n" +
       `Host: 127.0.0.1:${port}\r\n` +
       "Upgrade: websocket\r\n" +
       "Connection: Upgrade\r\n" +
       `Sec-WebSocket-Key: ${key}\r\n` +
+      (extensions === undefined ? "" : `Sec-WebSocket-Extensions: ${extensions}\r\n`) +
       "Sec-WebSocket-Version: 13\r\n\r\n",
     "latin1",
   );

@@ -4,17 +4,19 @@
 import http from "silly-net-http";
 import type { Server, ServerStream } from "silly-net-http";
 import websocket from "silly-net-websocket";
+import type { UpgradeOptions } from "silly-net-websocket";
 import { announce, exitOnSignal, isMain } from "./announce.js";
 
-/** The echo server on 127.0.0.1, an ephemeral port, the socket's default options. */
-export async function startOursWs(): Promise<Server> {
-  const [server, err] = await http.listen({ addr: "127.0.0.1:0", backlog: 4096, handler: echo });
+/** The echo server on 127.0.0.1, an ephemeral port, the socket's default options (or `opts`). */
+export async function startOursWs(opts?: UpgradeOptions): Promise<Server> {
+  const handler = opts === undefined ? echo : (stream: ServerStream) => echo(stream, opts);
+  const [server, err] = await http.listen({ addr: "127.0.0.1:0", backlog: 4096, handler });
   if (server === undefined) throw new Error(String(err));
   return server;
 }
 
-async function echo(stream: ServerStream): Promise<void> {
-  const [sock] = await websocket.upgrade(stream);
+async function echo(stream: ServerStream, opts?: UpgradeOptions): Promise<void> {
+  const [sock] = await websocket.upgrade(stream, opts);
   if (sock === undefined) return;
   for (;;) {
     const [data, type] = await sock.read();
