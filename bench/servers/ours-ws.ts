@@ -8,15 +8,15 @@ import websocket from "silly-net-websocket";
 import type { UpgradeOptions } from "silly-net-websocket";
 import { announce, exitOnSignal, isMain } from "./announce.js";
 
-/** The echo server on 127.0.0.1, an ephemeral port, the socket's default options (compression on when asked). */
-export async function startOursWs(compression = false): Promise<Server> {
-  const opts: UpgradeOptions | undefined = compression ? { compression: true } : undefined;
-  const [server, err] = await http.listen({ addr: "127.0.0.1:0", backlog: 4096, handler: (stream) => echo(stream, opts) });
+/** The echo server on 127.0.0.1, an ephemeral port, the socket's default options (or `opts`). */
+export async function startOursWs(opts?: UpgradeOptions): Promise<Server> {
+  const handler = opts === undefined ? echo : (stream: ServerStream) => echo(stream, opts);
+  const [server, err] = await http.listen({ addr: "127.0.0.1:0", backlog: 4096, handler });
   if (server === undefined) throw new Error(String(err));
   return server;
 }
 
-async function echo(stream: ServerStream, opts: UpgradeOptions | undefined): Promise<void> {
+async function echo(stream: ServerStream, opts?: UpgradeOptions): Promise<void> {
   const [sock] = await websocket.upgrade(stream, opts);
   if (sock === undefined) return;
   for (;;) {
@@ -30,7 +30,7 @@ async function echo(stream: ServerStream, opts: UpgradeOptions | undefined): Pro
 }
 
 if (isMain(import.meta.url)) {
-  const server = await startOursWs(process.argv.includes("--compression"));
+  const server = await startOursWs(process.argv.includes("--compression") ? { compression: true } : undefined);
   announce(server.port, "silly");
   exitOnSignal(() => server.close());
 }
