@@ -13,7 +13,7 @@
 import type { Socket } from "node:net";
 import { CLOSED, EOF, MSGSIZE, TIMEDOUT, fromnode } from "../errno.js";
 import { logerror } from "../internal/report.js";
-import { usefastread } from "./fastread.js";
+import { releasepeername, usefastread } from "./fastread.js";
 import { flushlater } from "../internal/outflush.js";
 import { formataddr } from "./addr.js";
 import type { Consumer, Encoder, Watcher } from "./protocol.js";
@@ -96,11 +96,8 @@ export class Conn {
   constructor(socket: Socket) {
     this.socket = socket;
     this.remoteaddr = flat(formataddr(socket.remoteAddress, socket.remotePort));
-    // Asking for the address made Node cache it in an object of its own
-    // (`_peername`, 88 bytes with its string): the string above is all we
-    // keep, so let the cache go (Node rebuilds it if asked while connected).
-    const peer = socket as { _peername?: unknown };
-    if (typeof peer._peername === "object") peer._peername = undefined;
+    // Asking for the address made Node cache it: the string above is all we keep.
+    releasepeername(socket);
     socket.setNoDelay(true);
     // Shared listeners that find their Conn on the socket: no closures per
     // connection (idle connections are the common case).
