@@ -25,6 +25,7 @@ import { upgrading } from "./lib/upgrading.js";
 import { nodesocket } from "./lib/nodesocket.js";
 import { bounded } from "./lib/bounded.js";
 import { Raw, frame } from "./lib/rawws.js";
+import { noise } from "./lib/noise.js";
 
 logger.setlevel(logger.ERROR);
 
@@ -55,20 +56,6 @@ for (const name of ["createDeflateRaw", "createInflateRaw"] as const) {
 }
 
 // ---------------------------------------------------------------- helpers
-
-/** A seeded xorshift32 byte stream (seeds are printed). */
-function noise(n: number, seed: number): Buffer {
-  console.log(`noise seed ${seed}`);
-  let x = seed;
-  const b = Buffer.allocUnsafe(n);
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    b[i] = x & 255;
-  }
-  return b;
-}
 
 function chat(i: number): string {
   const words = ["hello", "world", "lorem", "ipsum", "dolor", "sit", "amet", "ünïcödé", "日本語", "emoji 😀"];

@@ -7,6 +7,7 @@ import zlib from "node:zlib";
 import { Budget, Protocol, acceptdeflate, compressionconfig } from "../packages/silly-net-websocket/src/codec/index.js";
 import type { MessageDeflate, MessageType, ProtocolHost, ProtocolOptions, ProtocolState } from "../packages/silly-net-websocket/src/codec/index.js";
 import { PerMessageDeflate } from "../packages/silly-net-websocket/src/deflate.js";
+import { noise } from "./lib/noise.js";
 
 type Role = "server" | "client";
 
@@ -548,20 +549,6 @@ class Counted extends PerMessageDeflate {
 /** The peer's compressed payload for `text`: raw deflate with a sync flush, the trailer cut (RFC 7692 7.2.1). */
 function deflated(text: string | Buffer): Buffer {
   return zlib.deflateRawSync(text, { windowBits: 12, finishFlush: zlib.constants.Z_SYNC_FLUSH }).subarray(0, -4);
-}
-
-/** `n` bytes that do not compress, from a seeded xorshift32 (the seed is printed). */
-function noise(n: number, seed: number): Buffer {
-  console.log(`noise seed ${seed}`);
-  let x = seed;
-  const b = Buffer.allocUnsafe(n);
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    b[i] = x & 255;
-  }
-  return b;
 }
 
 /** First bytes of each frame in `frames` (concatenated): RSV1, FIN and opcode per frame. */
