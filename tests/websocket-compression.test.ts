@@ -10,12 +10,10 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { spawn } from "node:child_process";
-import { createHash } from "node:crypto";
 import { once } from "node:events";
 import net from "node:net";
 import zlib from "node:zlib";
 import WebSocket, { WebSocketServer } from "ws";
-import http from "silly-net-http";
 import websocket from "silly-net-websocket";
 import type { CompressionOptions, Socket, UpgradeOptions } from "silly-net-websocket";
 import channel from "silly-sync-channel";
@@ -24,6 +22,7 @@ import logger from "silly/logger";
 import { upgrading } from "./lib/upgrading.js";
 import { nodesocket } from "./lib/nodesocket.js";
 import { bounded } from "./lib/bounded.js";
+import { rawserver } from "./lib/rawserver.js";
 import { Raw, frame } from "./lib/rawws.js";
 import { noise } from "./lib/noise.js";
 
@@ -325,25 +324,13 @@ async function rawclient(opts: UpgradeOptions, offer = OFFER): Promise<[Raw, Soc
 }
 
 /** Our client against a raw server that agrees to `answer`. */
-async function rawserver(answer = "permessage-deflate", opts = {}): Promise<[Raw, Socket]> {
-  const peers = channel.new<Raw>();
-  const server = net.createServer(async (sock) => {
-    leftovers.push(() => sock.destroy());
-    const raw = new Raw(sock);
-    const head = await raw.head();
-    const key = /\r\nsec-websocket-key: *([^\r]*)\r\n/i.exec(head)![1]!;
-    const accept = createHash("sha1").update(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest("base64");
-    sock.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\nSec-WebSocket-Extensions: ${answer}\r\n\r\n`);
-    peers.send(raw);
-  });
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  leftovers.push(() => server.close());
-  const [c, err] = await websocket.connect(`ws://127.0.0.1:${(server.address() as net.AddressInfo).port}/`, undefined, opts);
+async function ourclient(answer = "permessage-deflate", opts = {}): Promise<[Raw, Socket]> {
+  const rs = await rawserver(leftovers, answer);
+  const [c, err] = await websocket.connect(`ws://127.0.0.1:${rs.port}/`, undefined, opts);
   assert.ok(c, err);
   leftovers.push(() => nodesocket(c!.conn).destroy());
-  const [raw] = await peers.recv();
-  return [raw!, c!];
+  const [peer] = await rs.peers.recv();
+  return [peer![0], c!];
 }
 
 test("a compression bomb (1 GiB from 1 MiB) fails with 1009 on both roles, the process's memory bounded", bounded(60_000, async () => {
@@ -351,7 +338,7 @@ test("a compression bomb (1 GiB from 1 MiB) fails with 1009 on both roles, the p
   assert.ok(b.length < 1.2 * (1 << 20), `${b.length} bytes`);
   for (const role of ["server", "client"] as const) {
     const rss0 = process.memoryUsage().rss;
-    const [raw, s] = role === "server" ? await rawclient({ compression: true }) : await rawserver();
+    const [raw, s] = role === "server" ? await rawclient({ compression: true }) : await ourclient();
     raw.send(frame(2, b, { rsv: 4, mask: role === "server" }));
     const [d, err] = await s.read();
     assert.is(d, undefined);
@@ -379,7 +366,7 @@ test("text that is not UTF-8 once inflated: 1007 (ws as the sender, and a raw se
   assert.equal(await s.read(), [undefined, "websocket: 1007 invalid UTF-8 in text message"]);
   assert.is((await closed)[0], 1007);
   // Ends inside a character, from a raw server, split over fragments.
-  const [raw, c] = await rawserver();
+  const [raw, c] = await ourclient();
   const z = zlib.deflateRawSync(Buffer.from([0x61, 0xe2, 0x82]), { finishFlush: zlib.constants.Z_SYNC_FLUSH }).subarray(0, -4);
   raw.send(frame(1, z.subarray(0, 2), { rsv: 4, mask: false, fin: false }), frame(0, z.subarray(2), { mask: false }));
   const [d, err] = await c.read();
@@ -391,7 +378,7 @@ test("text that is not UTF-8 once inflated: 1007 (ws as the sender, and a raw se
 test("data that does not inflate: 1002, on both roles", async () => {
   const garbage = Buffer.from([0xff, 0xff, 0xff, 0xff, 0x00, 0x01]);
   for (const role of ["server", "client"] as const) {
-    const [raw, s] = role === "server" ? await rawclient({ compression: true }) : await rawserver();
+    const [raw, s] = role === "server" ? await rawclient({ compression: true }) : await ourclient();
     raw.send(frame(2, garbage, { rsv: 4, mask: role === "server" }));
     assert.equal(await s.read(), [undefined, "websocket: 1002 invalid compressed data"], role);
     assert.is(await raw.closecode(), 1002, role);

@@ -7,19 +7,17 @@
 // agreed, or keeps no context where it must, fails the exchange.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { createHash } from "node:crypto";
-import { once } from "node:events";
 import net from "node:net";
 import zlib from "node:zlib";
 import http from "silly-net-http";
 import websocket from "silly-net-websocket";
 import type { ConnectOptions, Socket, UpgradeOptions } from "silly-net-websocket";
 import channel from "silly-sync-channel";
-import type { Channel } from "silly-sync-channel";
 import logger from "silly/logger";
 import { upgrading } from "./lib/upgrading.js";
 import { nodesocket } from "./lib/nodesocket.js";
 import { Raw, frame } from "./lib/rawws.js";
+import { rawserver } from "./lib/rawserver.js";
 import { zflush } from "./lib/zflush.js";
 
 logger.setlevel(logger.ERROR);
@@ -214,37 +212,9 @@ test("server: a malformed compression option is a programmer error: 500 and an e
 
 // ---------------------------------------------------------------- the client's side
 
-function acceptkey(key: string): string {
-  return createHash("sha1").update(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest("base64");
-}
-
-interface RawServer {
-  port: number;
-  /** Each connection: the raw peer and the request head it received. */
-  peers: Channel<[Raw, string]>;
-}
-
-/** A raw server that answers every handshake with `answer` as its Sec-WebSocket-Extensions (none when undefined). */
-async function rawserver(answer: string | undefined): Promise<RawServer> {
-  const peers = channel.new<[Raw, string]>();
-  const server = net.createServer(async (sock) => {
-    leftovers.push(() => sock.destroy());
-    const raw = new Raw(sock);
-    const head = await raw.head();
-    const key = /\r\nsec-websocket-key: *([^\r]*)\r\n/i.exec(head)![1]!;
-    const ext = answer === undefined ? "" : `Sec-WebSocket-Extensions: ${answer}\r\n`;
-    sock.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptkey(key)}\r\n${ext}\r\n`);
-    peers.send([raw, head]);
-  });
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  leftovers.push(() => server.close());
-  return { port: (server.address() as net.AddressInfo).port, peers };
-}
-
 /** Our client against a raw server answering `answer`: the connect result, the offer it sent, the raw peer. */
 async function connectto(answer: string | undefined, opts?: ConnectOptions): Promise<[Socket | undefined, string | undefined, string | undefined, Raw]> {
-  const rs = await rawserver(answer);
+  const rs = await rawserver(leftovers, answer);
   const [c, err] = await websocket.connect(`ws://127.0.0.1:${rs.port}/`, undefined, opts);
   if (c !== undefined) leftovers.push(() => nodesocket(c.conn).destroy());
   const [p] = await rs.peers.recv();

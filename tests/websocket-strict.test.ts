@@ -4,19 +4,17 @@
 // a raw node:net server that breaks the rules against our client.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { createHash } from "node:crypto";
-import { once } from "node:events";
 import net from "node:net";
 import type { Server, ServerStream } from "silly-net-http";
 import websocket from "silly-net-websocket";
 import type { Socket, UpgradeOptions } from "silly-net-websocket";
-import channel from "silly-sync-channel";
 import type { Channel } from "silly-sync-channel";
 import logger from "silly/logger";
 import { upgrading } from "./lib/upgrading.js";
 import { nodesocket } from "./lib/nodesocket.js";
 import { bounded } from "./lib/bounded.js";
 import { Raw, closepayload, frame } from "./lib/rawws.js";
+import { rawserver } from "./lib/rawserver.js";
 
 logger.setlevel(logger.ERROR);
 
@@ -532,27 +530,6 @@ test("the server's close handshake completes when the peer answers", async () =>
 
 // ---------------------------------------------------------------- the client side
 
-function acceptkey(key: string): string {
-  return createHash("sha1").update(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest("base64");
-}
-
-/** A raw server that answers our client's handshake correctly, then hands over the socket. */
-async function rawserver(): Promise<{ port: number; peers: Channel<[Raw, string]>; close: () => void }> {
-  const peers = channel.new<[Raw, string]>();
-  const server = net.createServer(async (sock) => {
-    leftovers.push(() => sock.destroy());
-    const raw = new Raw(sock);
-    const head = await raw.head();
-    const key = /\r\nsec-websocket-key: *([^\r]*)\r\n/i.exec(head)![1]!;
-    sock.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptkey(key)}\r\n\r\n`);
-    peers.send([raw, head]);
-  });
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  leftovers.push(() => server.close());
-  return { port: (server.address() as net.AddressInfo).port, peers, close: () => server.close() };
-}
-
 async function clientpair(rs: { port: number; peers: Channel<[Raw, string]> }): Promise<[Socket, Raw, string]> {
   const [c, err] = await websocket.connect(`ws://127.0.0.1:${rs.port}/raw`);
   assert.ok(c, err);
@@ -562,7 +539,7 @@ async function clientpair(rs: { port: number; peers: Channel<[Raw, string]> }): 
 }
 
 test("client: the handshake request is well formed; frames it sends are masked", async () => {
-  const rs = await rawserver();
+  const rs = await rawserver(leftovers);
   const [c, raw, head] = await clientpair(rs);
   assert.ok(head.startsWith("GET /raw HTTP/1.1\r\n"), head);
   assert.match(head, /\r\nupgrade: websocket\r\n/i);
@@ -584,7 +561,7 @@ test("client: the handshake request is well formed; frames it sends are masked",
 
 /** Our client gets `bytes` from the raw server: its read() fails naming `code`, and the server receives close `code`. */
 async function clientviolation(what: string, code: number, ...bytes: Buffer[]): Promise<void> {
-  const rs = await rawserver();
+  const rs = await rawserver(leftovers);
   const [c, raw] = await clientpair(rs);
   raw.send(...bytes);
   const [d, err] = await c.read();
@@ -614,7 +591,7 @@ test("client: other violations from a server: RSV, opcode, bad UTF-8, bad close 
 });
 
 test("client, in order: a valid message and a bad frame from the server: the message is read and answered, then the failure", bounded(60_000, async () => {
-  const rs = await rawserver();
+  const rs = await rawserver(leftovers);
   const [c, raw] = await clientpair(rs);
   raw.send(frame(1, "hello", { mask: false }), frame(1, "masked", { mask: true }));
   assert.equal(await c.read(), ["hello", "text"]);
@@ -627,7 +604,7 @@ test("client, in order: a valid message and a bad frame from the server: the mes
 }));
 
 test("client: after the closing handshake the client waits for the server to end TCP (RFC 6455 7.1.1)", bounded(60_000, async () => {
-  const rs = await rawserver();
+  const rs = await rawserver(leftovers);
   const [c, raw] = await clientpair(rs);
   raw.send(frame(8, closepayload(1000, "bye"), { mask: false }));
   assert.equal(await c.read(), ["bye", "close"]);
@@ -642,7 +619,7 @@ test("client: after the closing handshake the client waits for the server to end
 }));
 
 test("client: a failure sends the close frame and waits for the server to end TCP, at most closetimeout", bounded(60_000, async () => {
-  const rs = await rawserver();
+  const rs = await rawserver(leftovers);
   const [c0, err] = await websocket.connect(`ws://127.0.0.1:${rs.port}/`, undefined, { closetimeout: 300 });
   assert.ok(c0, err);
   const c = c0!;
@@ -660,7 +637,7 @@ test("client: a failure sends the close frame and waits for the server to end TC
 }));
 
 test("client keepalive: a server that never answers gets a masked ping, then close 1011", bounded(30_000, async () => {
-  const rs = await rawserver();
+  const rs = await rawserver(leftovers);
   const [c0, err] = await websocket.connect(`ws://127.0.0.1:${rs.port}/`, undefined, { pinginterval: 100, pongtimeout: 100 });
   assert.ok(c0, err);
   const c = c0!;
@@ -678,7 +655,7 @@ test("client keepalive: a server that never answers gets a masked ping, then clo
 }));
 
 test("client: the close handshake with a server that never answers is timed out", async () => {
-  const rs = await rawserver();
+  const rs = await rawserver(leftovers);
   const [c0, err] = await websocket.connect(`ws://127.0.0.1:${rs.port}/`, undefined, { closetimeout: 200 });
   assert.ok(c0, err);
   const c = c0!;
