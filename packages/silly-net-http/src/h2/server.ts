@@ -102,7 +102,7 @@ function onstream(conn: Conn, conf: ServerConf, stream: ServerHttp2Stream, heade
   let pseudo = 0;
   for (let i = 0; i < raw.length; i += 2) if (raw[i]!.charCodeAt(0) === 58 /* : */) pseudo++;
   if ((raw.length >> 1) - pseudo > limits.headercount) return refuse(431, "too many header fields");
-  const method = String(headers[":method"] ?? "");
+  const method = common(String(headers[":method"] ?? ""));
   const target = headers[":path"] ?? (method === "CONNECT" ? headers[":authority"] : undefined);
   if (typeof target !== "string" || target === "") return refuse(400, "missing :path");
   if (target.length > limits.requestline) return refuse(414, "request target too long");
@@ -111,7 +111,14 @@ function onstream(conn: Conn, conf: ServerConf, stream: ServerHttp2Stream, heade
   const cl = headers["content-length"];
   if (cl !== undefined && Number(cl) > limits.body) return refuse(413, "request body too large");
   const protocol = headers[":protocol"];
-  fork(runhandler, new H2Stream(conn, conf, stream, headers, method, target, tgt, typeof protocol === "string" ? protocol : undefined));
+  fork(runhandler, new H2Stream(conn, conf, stream, headers, method, target, tgt, typeof protocol === "string" ? common(protocol) : undefined));
+}
+
+/** Methods and protocols every stream may share: node:http2 gives each stream copies of its own, which a long-lived stream would keep. */
+const COMMON = new Map(["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "PATCH", "websocket"].map((s) => [s, s]));
+
+function common(s: string): string {
+  return COMMON.get(s) ?? s;
 }
 
 /** The H2Stream of a node:http2 stream, for listeners that every stream shares. */

@@ -49,8 +49,8 @@ export class H2Tunnel implements Tunnel {
     return st[TUNNEL]!;
   }
 
-  // A reset also ends the readable side: 'aborted' (or no 'end' before
-  // 'close') tells it apart from the peer's END_STREAM.
+  // A reset also ends the readable side: st.aborted at 'end' (or no 'end'
+  // before 'close') tells it apart from the peer's END_STREAM.
   static #onclose(this: Tagged): void {
     const t = H2Tunnel.#of(this);
     t.#settle(RESET);
@@ -64,10 +64,6 @@ export class H2Tunnel implements Tunnel {
 
   static #onend(this: Tagged): void {
     H2Tunnel.#of(this).#end(this.aborted ? CONNRESET : EOF);
-  }
-
-  static #onaborted(this: Tagged): void {
-    H2Tunnel.#of(this).#end(CONNRESET);
   }
 
   static #ondrain(this: Tagged): void {
@@ -90,7 +86,6 @@ export class H2Tunnel implements Tunnel {
     const st = this.#st;
     st.on("data", H2Tunnel.#ondata);
     st.on("end", H2Tunnel.#onend);
-    st.on("aborted", H2Tunnel.#onaborted);
     if (st.destroyed) this.#end(CONNRESET);
   }
 
