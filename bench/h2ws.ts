@@ -1,19 +1,20 @@
 // WebSockets over HTTP/2 (RFC 8441) against WebSockets over TCP, both wss://
 // to the same echo server, both driven by our client: sockets as streams of
-// h2 connections (up to the server's 128 concurrent streams each, so 1,000
-// take 8), and sockets each on a TLS connection of its own (HTTP/1.1
-// upgrade). For each: the server's memory per idle socket with `--idle`
-// sockets open (1,000) once every one has exchanged one message (live heap
-// after full collections, and RSS, each the median of 3 samples), then echo
-// throughput over the first `--sockets` of them (100, one h2 connection) with
-// 32 B text (16 in flight per socket) and 16 KiB binary (4 in flight). Goal:
-// an idle socket over h2 costs the server at most half what one over TCP does.
+// h2 connections (up to the server's 128 concurrent streams each), and
+// sockets each on a TLS connection of its own (HTTP/1.1 upgrade). For each:
+// the server's memory per idle socket, as what `--idle` sockets (1,000) cost
+// on top of as many already open, once every one has exchanged one message
+// (live heap after full collections, and RSS, each the median of 3
+// samples); then echo throughput over the first `--sockets` (100; over h2
+// one connection's streams) with 32 B text (16 in flight per socket) and
+// 16 KiB binary (4 in flight). Goal: an idle socket over h2 costs the server
+// at most half what one over TCP does.
 //
 //   node --import tsx bench/h2ws.ts [--idle 1000] [--sockets 100] [--secs 5] [--warmup 1] [--rounds 3]
 //   node --import tsx bench/h2ws.ts --breakdown 200
 //
 // --breakdown K: no figures, but what each idle socket costs the server's
-// heap by kind of object, from two heap snapshots (with none and with K
+// heap by kind of object, from two heap snapshots (with K and with 2K
 // sockets open), over h2 and over TLS.
 //
 // The server runs in a child process pinned to CPU 0 (when taskset is there)
@@ -62,7 +63,7 @@ interface Case {
   rss_per_socket: number;
   echo32_per_s: number;
   echo16k_per_s: number;
-  /** Connections the idle sockets ran over, and the busy ones. */
+  /** Connections all the sockets (twice --idle) ran over, and the busy ones. */
   connections: number;
   busy_connections: number;
 }
@@ -157,8 +158,8 @@ async function echo(socks: Socket[], msg: string | Buffer, inflight: number, sec
   return n / elapsed;
 }
 
-/** A fresh server, warmed once through with `n` sockets over `transport`; `n` more open and idle. */
-async function fixture<T>(transport: Transport, machine: Machine, n: number, body: (port: number, open: () => Promise<Socket[]>) => Promise<T>): Promise<T> {
+/** A fresh server with `n` idle sockets over `transport` (`warm`); `open` opens `n` more. */
+async function fixture<T>(transport: Transport, machine: Machine, n: number, body: (port: number, warm: Socket[], open: () => Promise<Socket[]>) => Promise<T>): Promise<T> {
   const server = await startServer(
     // A small young generation: RSS then moves with what the sockets hold, not with the nursery's size.
     [process.execPath, "--expose-gc", "--max-semi-space-size=1", "--conditions=source", "--import", "tsx", "bench/h2ws.ts", "--serve"],
@@ -182,14 +183,17 @@ async function fixture<T>(transport: Transport, machine: Machine, n: number, bod
       }
       return socks;
     };
-    // Once through first, so that the server's pools and code are warm when
-    // measured; the server must have closed those before the figures start.
-    await Promise.all((await open()).map((s) => s.close()));
-    for (let tries = 0; (await mem(server.port)).live > 0; tries++) {
-      if (tries === 100) throw new Error("the server still has sockets open");
-      await sleep(20);
+    // A first n sockets, open and idle after one echo each: the server's
+    // pools, heap pages and compiled code are then in place, and the figures
+    // are what n more cost (closing them instead would leave freed memory
+    // that the next ones reuse, and RSS would hardly move).
+    const warm = await open();
+    await echo(warm, "x", 1, 0);
+    try {
+      return await body(server.port, warm, open);
+    } finally {
+      await Promise.all(warm.map((s) => s.close()));
     }
-    return await body(server.port, open);
   } finally {
     await server.stop();
   }
@@ -201,13 +205,14 @@ function connections(socks: Socket[]): number {
 }
 
 async function measure(transport: Transport, machine: Machine): Promise<Case> {
-  return fixture(transport, machine, IDLE, async (port, open) => {
+  return fixture(transport, machine, IDLE, async (port, warm, open) => {
     const before = await mem(port);
     const socks = await open();
     await echo(socks, "x", 1, 0); // one message each, then idle
     const idle = await mem(port);
+    if (idle.live !== 2 * IDLE) throw new Error(`the server has ${idle.live} sockets open, not ${2 * IDLE}`);
     // The first sockets: over h2 the first connection's streams.
-    const busy = socks.slice(0, SOCKETS);
+    const busy = warm.slice(0, SOCKETS);
     const echo32_per_s = await echo(busy, "x".repeat(32), 16, SECS);
     const echo16k_per_s = await echo(busy, Buffer.alloc(16 * 1024, 7), 4, SECS);
     const c = {
@@ -215,7 +220,7 @@ async function measure(transport: Transport, machine: Machine): Promise<Case> {
       rss_per_socket: Math.round((idle.rss - before.rss) / IDLE),
       echo32_per_s: Math.round(echo32_per_s),
       echo16k_per_s: Math.round(echo16k_per_s),
-      connections: connections(socks),
+      connections: connections([...warm, ...socks]),
       busy_connections: connections(busy),
     };
     await Promise.all(socks.map((s) => s.close()));
@@ -228,7 +233,7 @@ async function breakdown(): Promise<void> {
   const machine = describeMachine(root, false);
   try {
     for (const t of ["h2", "tcp"] as const) {
-      const rows = await fixture(t, machine, BREAKDOWN, async (port, open) => {
+      const rows = await fixture(t, machine, BREAKDOWN, async (port, _warm, open) => {
         const a = await get(port, "/snap");
         const socks = await open();
         await echo(socks, "x", 1, 0);
