@@ -1,10 +1,11 @@
-// Cross-checks bench/loadgen.ts against the C wsload (shared/tools/wsload) on one
+// Cross-checks bench/loadgen.ts against wsload, a C WebSocket load generator kept outside
+// this repository (pass its binary with --wsload), on one
 // server (the ws peer by default): same scenarios, same pinning, alternated per
 // round. CPU shares over the measured window: loadgen.ts reports them itself; for
 // wsload they are polled from /proc (runner/cpuwatch.ts) after its 1 s warm-up.
 // Medians use the runs where other processes stayed below 0.25 cores, if any.
 //
-//   cc -O2 -o /tmp/wsload /work/shared/tools/wsload/wsload.c
+//   cc -O2 -o /tmp/wsload path/to/wsload.c
 //   node --import tsx bench/crosscheck.ts [--wsload /tmp/wsload] [--rounds 3] [--secs 5]
 //        [--only ws32,ws32x16,ws16k,ws1m,idle] [--quiet-wait 20] [--server peer|ours]
 import { existsSync } from "node:fs";
@@ -86,7 +87,7 @@ async function main(): Promise<number> {
   a.done();
   if (which !== "peer" && which !== "ours") throw new Error("--server must be peer or ours");
   if (!(Number.isInteger(rounds) && rounds >= 1 && rounds <= 20 && secs > 0 && secs <= 60)) throw new Error("--rounds 1..20, --secs (0,60]");
-  if (!existsSync(wsload)) throw new Error(`${wsload} not found; build it: cc -O2 -o /tmp/wsload /work/shared/tools/wsload/wsload.c`);
+  if (!existsSync(wsload)) throw new Error(`${wsload} not found; build wsload and pass its path with --wsload`);
   const script = which === "peer" ? "bench/servers/ws-peer.ts" : "bench/servers/ours-ws.ts";
   const machine = describeMachine(root, false);
   const at = (cpu: number): Placement => ({ cpu: machine.taskset ? cpu : undefined, nofile: machine.nofile, cwd: root });

@@ -5,6 +5,8 @@
 //   node --import tsx bench/loadgen.ts --mode idle --port P --pid SERVER_PID [-n 5000]
 //        [--settle 2] [--hold 2]
 //   both: [--batch 200] (handshakes pending at once) [--hs-timeout 30] (seconds)
+//         [--deflate] (offer permessage-deflate, which the server must agree to;
+//         messages are JSON texts, compressed: see lib/deflateload.ts)
 //
 // Connects to 127.0.0.1 only. Exit status 0 when the run was clean, 1 otherwise.
 import { Args } from "./lib/args.js";
@@ -24,7 +26,8 @@ function seconds(name: string, v: number): number {
 }
 
 async function main(): Promise<number> {
-  const a = new Args(process.argv.slice(2));
+  const a = new Args(process.argv.slice(2), new Set(["--deflate"]));
+  const deflate = a.flag("--deflate");
   const mode = a.str(["--mode"], "echo");
   const port = positive("--port", a.num(["--port"], 0), 65535);
   const pid = a.num(["--pid"], 0);
@@ -45,6 +48,7 @@ async function main(): Promise<number> {
       secs: seconds("-d", a.num(["-d", "--secs"], 5)),
       warmup: seconds("-w", a.num(["-w", "--warmup"], 1)),
       verifyEvery: positive("--verify-every", a.num(["--verify-every"], 1000), 1e9),
+      deflate,
     };
     const type = a.str(["-t", "--type"], "text");
     if (type !== "text" && type !== "binary") throw new Error(`-t must be text or binary, got ${type}`);
@@ -59,6 +63,7 @@ async function main(): Promise<number> {
       conns: positive("-n", a.num(["-n", "--conns", "-c"], 5000), 100000),
       settle: seconds("--settle", a.num(["--settle"], 2)),
       hold: seconds("--hold", a.num(["-H", "--hold"], 2)),
+      deflate,
     };
     budget = 2 * hsTimeout + o.settle + o.hold + 5;
     job = () => runIdle(o);

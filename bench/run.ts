@@ -2,7 +2,7 @@
 // medians and ratios in a markdown table; JSON copy in bench/results/latest.json.
 //
 //   node --import tsx bench/run.ts [--rounds 3] [--secs 5] [--warmup 1] [--quick]
-//        [--only ws32,ws32x16,ws16k,ws1m,idle,http,micro,redis,chat,h2ws] [--no-wrk] [--max-minutes 40]
+//        [--only ws32,ws32x16,ws16k,ws1m,wsz16k,wsz256,idle,http,micro,redis,chat,h2ws] [--no-wrk] [--max-minutes 40]
 //        [--quiet-wait 20]   (seconds to wait, per measurement, for other processes to go
 //                             below 0.25 busy cores; 0 to never wait; default 0 with --quick)
 //

@@ -10,8 +10,8 @@ import { fileURLToPath } from "node:url";
 const root = fileURLToPath(new URL("..", import.meta.url));
 
 /** Start one of bench/servers and wait for its PORT= line. */
-async function start(script: string): Promise<{ port: string; server: ReturnType<typeof spawn> }> {
-  const server = spawn(process.execPath, ["--conditions=source", "--import", "tsx", script], { cwd: root, stdio: ["ignore", "pipe", "inherit"] });
+async function start(script: string, ...args: string[]): Promise<{ port: string; server: ReturnType<typeof spawn> }> {
+  const server = spawn(process.execPath, ["--conditions=source", "--import", "tsx", script, ...args], { cwd: root, stdio: ["ignore", "pipe", "inherit"] });
   let out = "";
   while (!/PORT=(\d+)/.test(out)) {
     const [chunk] = (await once(server.stdout!, "data")) as [Buffer];
@@ -37,6 +37,44 @@ test("bench: ours-ws.ts serves, loadgen.ts echoes and verifies for a second", as
   } finally {
     server.kill("SIGTERM");
     await once(server, "exit");
+  }
+});
+
+test("bench: with permessage-deflate, loadgen.ts echoes compressed JSON with ours and ws, and measures idle memory", async () => {
+  for (const script of ["bench/servers/ours-ws.ts", "bench/servers/ws-peer.ts"]) {
+    const { port, server } = await start(script, "--compression");
+    try {
+      const gen = (args: string[]): Record<string, unknown> => {
+        const r = spawnSync(process.execPath, ["--import", "tsx", "bench/loadgen.ts", "--port", port, "--deflate", ...args], { cwd: root, encoding: "utf8", timeout: 60_000 });
+        assert.is(r.status, 0, `${script}: ${r.stdout} ${r.stderr}`);
+        const line = r.stdout.trim().split("\n").pop()!;
+        const res = JSON.parse(line) as Record<string, unknown>;
+        assert.ok(res.ok, `${script}: ${line}`);
+        return res;
+      };
+      for (const size of ["256", "16384"]) {
+        const res = gen(["--mode", "echo", "-c", "3", "-p", "4", "-s", size, "-d", "1", "-w", "0", "--verify-every", "1"]);
+        assert.ok((res.msgs as number) > 20, JSON.stringify(res));
+        assert.ok((res.rx_bytes_per_msg as number) < Number(size) / 2, `${script}: echoes came compressed: ${JSON.stringify(res)}`);
+      }
+      const idle = gen(["--mode", "idle", "--pid", String(server.pid), "-n", "20", "--settle", "0", "--hold", "0"]);
+      assert.is(idle.touched, 20);
+    } finally {
+      server.kill("SIGTERM");
+      await once(server, "exit");
+    }
+  }
+});
+
+test("bench: idledeflate.ts prints RSS per idle connection, ours and ws, with and without compression", () => {
+  const r = spawnSync(process.execPath, ["--import", "tsx", "bench/idledeflate.ts", "--conns", "20", "--rounds", "1", "--settle", "0"], {
+    cwd: root,
+    encoding: "utf8",
+    timeout: 120_000,
+  });
+  assert.is(r.status, 0, r.stdout + r.stderr);
+  for (const side of ["ours, compression", "ws, perMessageDeflate", "ours, no compression", "ws, no compression"]) {
+    assert.match(r.stdout, new RegExp(`\\| ${side} \\| -?[0-9.]+ KiB`));
   }
 });
 

@@ -20,6 +20,7 @@ import logger from "silly/logger";
 import { upgrading } from "./lib/upgrading.js";
 import { nodesocket } from "./lib/nodesocket.js";
 import { Raw, frame } from "./lib/rawws.js";
+import { zflush } from "./lib/zflush.js";
 
 logger.setlevel(logger.ERROR);
 
@@ -48,22 +49,6 @@ function agreement(answer: string): Agreement {
   return { snct: p.includes("server_no_context_takeover"), cnct: p.includes("client_no_context_takeover"), sbits: bits("server_max_window_bits"), cbits: bits("client_max_window_bits") };
 }
 
-/** One message through a zlib stream (context takeover): write, sync flush, collect. Rejects on a zlib error. */
-function zstream(zs: zlib.DeflateRaw | zlib.InflateRaw, input: Buffer): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const parts: Buffer[] = [];
-    const on = (d: Buffer): void => void parts.push(d);
-    zs.on("data", on);
-    zs.once("error", reject);
-    zs.write(input);
-    zs.flush(zlib.constants.Z_SYNC_FLUSH, () => {
-      zs.off("data", on);
-      zs.off("error", reject);
-      resolve(Buffer.concat(parts));
-    });
-  });
-}
-
 /** One direction of permessage-deflate: compress (or inflate) messages at `bits`, keeping the context or not. */
 class Zdir {
   private zs: zlib.DeflateRaw | zlib.InflateRaw | undefined;
@@ -83,7 +68,7 @@ class Zdir {
       return this.deflate ? zlib.deflateRawSync(data, { ...o, ...SYNC }).subarray(0, -4) : zlib.inflateRawSync(Buffer.concat([data, TRAILER]), { ...o, ...SYNC });
     }
     this.zs ??= this.deflate ? zlib.createDeflateRaw(o) : zlib.createInflateRaw(o);
-    const out = await zstream(this.zs, this.deflate ? data : Buffer.concat([data, TRAILER]));
+    const out = await zflush(this.zs, this.deflate ? data : Buffer.concat([data, TRAILER]));
     return this.deflate ? out.subarray(0, -4) : out;
   }
 }

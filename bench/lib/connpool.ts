@@ -18,6 +18,8 @@ export interface PoolOptions {
   timeoutMs: number;
   reader: () => FrameReader;
   readBuffer: Buffer;
+  /** A Sec-WebSocket-Extensions offer every connection makes (see WsConn). */
+  offer?: string;
 }
 
 export interface PoolResult {
@@ -79,7 +81,7 @@ export function openConnections(o: PoolOptions, hooks: PoolHooks): Promise<PoolR
     const launch = (): void => {
       while (!finished && pending < o.batch && started < o.count) {
         pending++;
-        new WsConn(started++, o.port, o.reader(), events, o.readBuffer);
+        new WsConn(started++, o.port, o.reader(), events, o.readBuffer, o.offer);
       }
       if (!finished && conns.length + failed === o.count) finish();
     };

@@ -1,5 +1,8 @@
 // Echo load: every connection keeps `pipeline` pre-built messages in flight; each
 // echo that comes back is answered with the same number of new frames in one write.
+// With `deflate`, permessage-deflate is offered (and must be agreed), the messages
+// are a cycle of distinct JSON texts compressed ahead of time, and every echo is
+// inflated (deflateload.ts).
 import { openConnections } from "./connpool.js";
 import { FrameReader } from "./framereader.js";
 import { Histogram } from "./histogram.js";
@@ -7,6 +10,7 @@ import { measureWindow } from "./procstat.js";
 import { round, sleep } from "./stats.js";
 import type { WsConn } from "./wsclient.js";
 import { OP_BINARY, OP_TEXT, frameRun, makePayload, maskedFrame } from "./wsproto.js";
+import { OFFER, Script, jsoncycle } from "./deflateload.js";
 import { randomBytes } from "node:crypto";
 
 export interface EchoOptions {
@@ -22,6 +26,8 @@ export interface EchoOptions {
   batch: number;
   hsTimeoutMs: number;
   verifyEvery: number;
+  /** Speak permessage-deflate (text only). */
+  deflate: boolean;
 }
 
 export interface EchoResult {
@@ -45,6 +51,8 @@ export interface EchoResult {
   /** CPU used by every other process on the machine, in cores (noise indicator), -1 when unknown. */
   other_cpu: number;
   verified: number;
+  /** Bytes received per echo during the measured window (with deflate: what compression left). */
+  rx_bytes_per_msg: number;
   undrained: number;
   errors: number;
   reasons: string[];
@@ -55,10 +63,15 @@ const DRAIN_MS = 2000;
 export async function runEcho(o: EchoOptions): Promise<EchoResult> {
   const P = o.pipeline;
   const op = o.text ? OP_TEXT : OP_BINARY;
+  if (o.deflate && !o.text) throw new Error("--deflate needs text messages");
   const payload = makePayload(o.size, o.text);
-  const frame = maskedFrame(op, payload, randomBytes(4));
+  const mask = randomBytes(4);
+  const frame = maskedFrame(op, payload, mask);
   const run = frameRun(frame, P);
   const flen = frame.length;
+  const cycle = o.deflate ? jsoncycle(o.size) : undefined;
+  let script: Script | undefined;
+  const sent = new Float64Array(o.conns); // messages sent per connection (the place in the cycle)
   const ring = new Float64Array(o.conns * P); // send times, FIFO per connection
   const head = new Int32Array(o.conns);
   const inflight = new Int32Array(o.conns);
@@ -78,7 +91,10 @@ export async function runEcho(o: EchoOptions): Promise<EchoResult> {
       slot = slot + 1 === P ? 0 : slot + 1;
     }
     inflight[id]! += n;
-    c.write(n === P ? run : run.subarray(0, n * flen));
+    if (script !== undefined) {
+      script.frames(sent[id]!, n, (b) => c.write(b));
+      sent[id]! += n;
+    } else c.write(n === P ? run : run.subarray(0, n * flen));
   };
   const problem = (why: string): void => {
     errors++;
@@ -91,8 +107,9 @@ export async function runEcho(o: EchoOptions): Promise<EchoResult> {
       count: o.conns,
       batch: o.batch,
       timeoutMs: o.hsTimeoutMs,
-      reader: () => new FrameReader(payload, op, o.verifyEvery),
+      reader: () => new FrameReader(cycle ?? payload, op, o.verifyEvery),
       readBuffer: Buffer.allocUnsafe(256 * 1024),
+      offer: o.deflate ? OFFER : undefined,
     },
     {
       open: () => {},
@@ -128,13 +145,23 @@ export async function runEcho(o: EchoOptions): Promise<EchoResult> {
   errors += pool.failed;
   reasons.push(...pool.reasons);
   const conns = pool.conns;
+  if (cycle !== undefined && conns.length > 0) {
+    const answer = conns[0]!.answer!;
+    if (conns.some((c) => c.answer !== answer)) problem("the connections got different permessage-deflate answers");
+    const s = await Script.make(answer, cycle, OP_TEXT, mask);
+    if (typeof s === "string") problem(s);
+    else script = s;
+    if (P > cycle.length) problem(`pipeline ${P} over the cycle of ${cycle.length} messages`);
+  }
 
   let windowMsgs = 0;
+  let windowBytes = 0;
   let secs = 0;
   let cpu = 0;
   let serverCpu = -1;
   let otherCpu = -1;
-  if (conns.length > 0) {
+  const rxbytes = (): number => conns.reduce((n, c) => n + c.socket.bytesRead, 0);
+  if (conns.length > 0 && (cycle === undefined || script !== undefined)) {
     sending = true;
     const t = performance.now();
     for (const c of conns) send(c, P, t);
@@ -147,9 +174,11 @@ export async function runEcho(o: EchoOptions): Promise<EchoResult> {
         hist.reset();
         measuring = true;
         r0 = received;
+        windowBytes = -rxbytes();
       },
       () => {
         windowMsgs = received - r0;
+        windowBytes += rxbytes();
         measuring = false;
         sending = false;
       },
@@ -186,6 +215,7 @@ export async function runEcho(o: EchoOptions): Promise<EchoResult> {
     server_cpu: round(serverCpu, 3),
     other_cpu: round(otherCpu, 3),
     verified,
+    rx_bytes_per_msg: windowMsgs > 0 ? round(windowBytes / windowMsgs, 1) : 0,
     undrained,
     errors,
     reasons,

@@ -2,7 +2,12 @@
 // messages, checks each one's opcode and total length against what was sent, and
 // copies the payload of a sample of messages to compare it byte for byte. Bytes are
 // never concatenated: payloads are skipped by count unless they are being sampled.
+//
+// With permessage-deflate agreed (agree()), a message with RSV1 on its first
+// frame is collected and inflated as a whole (every one: with context takeover
+// each depends on the ones before), then checked the same way.
 import { OP_CLOSE, OP_PING, OP_PONG } from "./wsproto.js";
+import { Inflater } from "./deflateload.js";
 
 export class FrameReader {
   /** Set on the first protocol or verification failure; the reader then stops. */
@@ -26,14 +31,27 @@ export class FrameReader {
   private samplePos = 0;
   private readonly ctrl = Buffer.alloc(125);
   private ctrlPos = 0;
+  private readonly expected: readonly Buffer[];
+  private inflater: Inflater | undefined = undefined;
+  private compressed = false; // the message being assembled had RSV1
+  private zparts: Buffer[] = [];
 
   constructor(
-    private readonly expected: Buffer,
+    /** What each echo must be: the same payload every time, or a cycle of payloads in order. */
+    expected: Buffer | readonly Buffer[],
     private readonly expectedOp: number,
     /** Compare the payload of message 0, K, 2K, ... (K >= 1). */
     private readonly verifyEvery: number,
   ) {
-    this.sample = Buffer.alloc(expected.length);
+    this.expected = Buffer.isBuffer(expected) ? [expected] : expected;
+    this.sample = Buffer.alloc(Math.max(...this.expected.map((e) => e.length)));
+  }
+
+  /** permessage-deflate was agreed with this Sec-WebSocket-Extensions answer; an error text when it cannot be. */
+  agree(answer: string): string | undefined {
+    const [inf, err] = Inflater.make(answer, this.sample.length);
+    this.inflater = inf;
+    return err;
   }
 
   /** Consumes `len` bytes of `b` from `off`; returns the number of complete data messages. */
@@ -53,6 +71,8 @@ export class FrameReader {
       if (this.op >= 8) {
         b.copy(this.ctrl, this.ctrlPos, i, i + take);
         this.ctrlPos += take;
+      } else if (this.compressed) {
+        this.zparts.push(Buffer.from(b.subarray(i, i + take)));
       } else if (this.sampling) {
         b.copy(this.sample, this.samplePos, i, i + take);
         this.samplePos += take;
@@ -62,6 +82,10 @@ export class FrameReader {
       if (this.remaining === 0 && this.finishFrame()) done++;
     }
     return done;
+  }
+
+  private get want(): Buffer {
+    return this.expected[this.count % this.expected.length]!;
   }
 
   /** Returns the bytes used from b, or -1 when the header is not complete yet. */
@@ -83,7 +107,10 @@ export class FrameReader {
     const b0 = src[at]!;
     const b1 = src[at + 1]!;
     if ((b1 & 0x80) !== 0) return this.fail("server frame is masked");
-    if ((b0 & 0x70) !== 0) return this.fail("RSV bits set (compression negotiated?)");
+    const rsv1 = (b0 & 0x40) !== 0;
+    if ((b0 & 0x30) !== 0 || (rsv1 && (this.inflater === undefined || (b0 & 0x0f) === 0 || (b0 & 0x0f) >= 8))) {
+      return this.fail(this.inflater === undefined ? "RSV bits set (compression negotiated?)" : "RSV bits where permessage-deflate allows none");
+    }
     const len7 = b1 & 0x7f;
     const size = len7 < 126 ? 2 : len7 === 126 ? 4 : 10;
     if (avail < size) {
@@ -116,13 +143,14 @@ export class FrameReader {
       if (this.op !== this.expectedOp) return this.fail(`echo opcode ${this.op}, sent ${this.expectedOp}`);
       this.msgOp = this.op;
       this.msgLen = 0;
+      this.compressed = rsv1;
       this.sampling = this.count % this.verifyEvery === 0;
       this.samplePos = 0;
     }
     if (this.op < 8) {
       this.msgLen += n;
-      if (this.msgLen > this.expected.length) {
-        return this.fail(`echo longer than sent: ${this.msgLen} > ${this.expected.length}`);
+      if (!this.compressed && this.msgLen > this.want.length) {
+        return this.fail(`echo longer than sent: ${this.msgLen} > ${this.want.length}`);
       }
     }
     return size - fromHdr;
@@ -139,13 +167,26 @@ export class FrameReader {
     }
     if (!this.fin) return false;
     this.msgOp = 0;
-    if (this.msgLen !== this.expected.length) {
-      this.fail(`echo length ${this.msgLen}, sent ${this.expected.length}`);
+    const want = this.want;
+    let got: Buffer | undefined;
+    if (this.compressed) {
+      const [out, err] = (this.inflater as Inflater).inflate(this.zparts);
+      this.zparts = [];
+      this.compressed = false;
+      if (out === undefined) {
+        this.fail(`echo does not inflate: ${err}`);
+        return false;
+      }
+      this.msgLen = out.length;
+      got = out;
+    }
+    if (this.msgLen !== want.length) {
+      this.fail(`echo length ${this.msgLen}, sent ${want.length}`);
       return false;
     }
     if (this.sampling) {
       this.sampling = false;
-      if (!this.sample.equals(this.expected)) {
+      if (!(got ?? this.sample.subarray(0, want.length)).equals(want)) {
         this.fail(`echo payload differs from what was sent (message ${this.count})`);
         return false;
       }

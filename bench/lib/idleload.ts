@@ -1,11 +1,15 @@
 // Idle load: open N connections, exchange one small echo on each ("touch"), let the
 // server settle, then hold them and read the server's RSS before, after and at the end.
+// With `deflate`, permessage-deflate is agreed and the touch is a 256-byte JSON
+// text, compressed both ways, so the server holds both of its zlib contexts.
 import { openConnections } from "./connpool.js";
 import { FrameReader } from "./framereader.js";
 import { statusKb } from "./procstat.js";
 import { round, sleep } from "./stats.js";
 import { OP_TEXT, makePayload, maskedFrame } from "./wsproto.js";
+import { OFFER, Script, jsoncycle } from "./deflateload.js";
 import { randomBytes } from "node:crypto";
+import type { WsConn } from "./wsclient.js";
 
 export interface IdleOptions {
   port: number;
@@ -15,6 +19,7 @@ export interface IdleOptions {
   hold: number;
   batch: number;
   hsTimeoutMs: number;
+  deflate: boolean;
 }
 
 export interface IdleResult {
@@ -38,7 +43,20 @@ export interface IdleResult {
 
 export async function runIdle(o: IdleOptions): Promise<IdleResult> {
   const payload = makePayload(16, true);
-  const frame = maskedFrame(OP_TEXT, payload, randomBytes(4));
+  const mask = randomBytes(4);
+  const frame = maskedFrame(OP_TEXT, payload, mask);
+  const cycle = o.deflate ? jsoncycle(256) : undefined;
+  const scripts = new Map<string, Promise<Script | string>>(); // by answer
+  const touch = (c: WsConn): void => {
+    if (c.answer === undefined) return c.write(frame);
+    let s = scripts.get(c.answer);
+    if (s === undefined) scripts.set(c.answer, (s = Script.make(c.answer, cycle!, OP_TEXT, mask)));
+    void s.then((sc) => {
+      if (typeof sc !== "string") return sc.frames(0, 1, (b) => c.write(b));
+      if (reasons.length < 5) reasons.push(sc);
+      c.close();
+    });
+  };
   const reasons: string[] = [];
   let errors = 0;
   let touched = 0;
@@ -50,11 +68,12 @@ export async function runIdle(o: IdleOptions): Promise<IdleResult> {
       count: o.conns,
       batch: o.batch,
       timeoutMs: o.hsTimeoutMs,
-      reader: () => new FrameReader(payload, OP_TEXT, 1),
+      reader: () => new FrameReader(cycle ?? payload, OP_TEXT, 1),
       readBuffer: Buffer.allocUnsafe(64 * 1024),
+      offer: o.deflate ? OFFER : undefined,
     },
     {
-      open: (c) => c.write(frame),
+      open: touch,
       messages: (_c, n) => {
         touched += n;
       },

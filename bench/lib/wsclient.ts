@@ -3,7 +3,7 @@
 // shared by all connections (net's `onread`), so receiving allocates nothing.
 import net from "node:net";
 import { FrameReader } from "./framereader.js";
-import { OP_PONG, checkHandshake, handshakeRequest, maskedFrame, newKey } from "./wsproto.js";
+import { OP_PONG, checkHandshake, extensionsOf, handshakeRequest, maskedFrame, newKey } from "./wsproto.js";
 
 export interface WsEvents {
   open(c: WsConn): void;
@@ -21,6 +21,8 @@ export class WsConn {
   state: "handshake" | "open" | "closed" = "handshake";
   /** The handshake succeeded at some point. */
   wasOpen = false;
+  /** The server's Sec-WebSocket-Extensions answer, when an offer was made. */
+  answer: string | undefined = undefined;
   private head = "";
   private readonly key = newKey();
 
@@ -30,6 +32,8 @@ export class WsConn {
     readonly reader: FrameReader,
     private readonly events: WsEvents,
     readBuffer: Buffer,
+    /** A Sec-WebSocket-Extensions offer (permessage-deflate), which the server must accept. */
+    private readonly offer?: string,
   ) {
     this.socket = net.connect({
       host: "127.0.0.1",
@@ -37,7 +41,7 @@ export class WsConn {
       noDelay: true,
       onread: { buffer: readBuffer, callback: (n: number) => this.onRead(n, readBuffer) },
     });
-    this.socket.on("connect", () => this.socket.write(handshakeRequest(port, this.key)));
+    this.socket.on("connect", () => this.socket.write(handshakeRequest(port, this.key, offer)));
     this.socket.on("error", (err: Error) => this.fail(`socket: ${err.message}`));
     this.socket.on("close", () => this.fail("closed by server"));
     reader.onPing = (p) => this.socket.write(maskedFrame(OP_PONG, p, PONG_MASK));
@@ -65,7 +69,9 @@ export class WsConn {
         if (this.head.length > MAX_HEAD) this.fail("handshake response too large");
         return true;
       }
-      const why = checkHandshake(this.head.slice(0, end), this.key);
+      const head = this.head.slice(0, end);
+      if (this.offer !== undefined) this.answer = extensionsOf(head);
+      const why = checkHandshake(head, this.key, this.offer !== undefined) ?? (this.answer === undefined ? undefined : this.reader.agree(this.answer));
       if (why !== undefined) {
         this.fail(why);
         return false;

@@ -17,23 +17,31 @@ export function acceptFor(key: string): string {
   return createHash("sha1").update(key + GUID).digest("base64");
 }
 
-export function handshakeRequest(port: number, key: string): Buffer {
+/** The handshake request; `extensions`: a Sec-WebSocket-Extensions offer. */
+export function handshakeRequest(port: number, key: string, extensions?: string): Buffer {
   return Buffer.from(
     "GET / HTTP/1.1\r\n" +
       `Host: 127.0.0.1:${port}\r\n` +
       "Upgrade: websocket\r\n" +
       "Connection: Upgrade\r\n" +
       `Sec-WebSocket-Key: ${key}\r\n` +
+      (extensions === undefined ? "" : `Sec-WebSocket-Extensions: ${extensions}\r\n`) +
       "Sec-WebSocket-Version: 13\r\n\r\n",
     "latin1",
   );
 }
 
+/** The Sec-WebSocket-Extensions value of a response head, or undefined. */
+export function extensionsOf(head: string): string | undefined {
+  return /\r\nsec-websocket-extensions: *([^\r]*)/i.exec(head)?.[1]?.trim();
+}
+
 /**
  * Checks a complete response head (without the final blank line). Returns an
- * error text, or undefined when it is a valid 101 for `key`.
+ * error text, or undefined when it is a valid 101 for `key`. `offered`: an
+ * extension was offered, so the answer may (and must) name one.
  */
-export function checkHandshake(head: string, key: string): string | undefined {
+export function checkHandshake(head: string, key: string, offered = false): string | undefined {
   const lines = head.split("\r\n");
   const status = lines[0] ?? "";
   if (!/^HTTP\/1\.1 101\b/.test(status)) return `handshake status: ${status.slice(0, 80)}`;
@@ -46,9 +54,10 @@ export function checkHandshake(head: string, key: string): string | undefined {
     const name = line.slice(0, colon).trim().toLowerCase();
     const value = line.slice(colon + 1).trim();
     if (name === "sec-websocket-accept") accept = value;
-    if (name === "sec-websocket-extensions" && value !== "") return `unexpected extension: ${value}`;
+    if (name === "sec-websocket-extensions" && value !== "" && !offered) return `unexpected extension: ${value}`;
   }
   if (accept !== want) return `bad Sec-WebSocket-Accept: ${accept ?? "(missing)"}`;
+  if (offered && extensionsOf(head) === undefined) return "the server declined permessage-deflate";
   return undefined;
 }
 

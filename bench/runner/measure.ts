@@ -74,7 +74,7 @@ async function runGenerator(cmd: string[], ctx: Context, budgetMs: number): Prom
 async function wsEcho(l: WsEcho, srv: Server, ctx: Context): Promise<Sample> {
   const cmd = tsx("bench/loadgen.ts", "--mode", "echo", "--port", String(srv.port), "--pid", String(srv.pid),
     "-c", String(l.conns), "-p", String(l.pipeline), "-s", String(l.size), "-t", l.type,
-    "-d", String(ctx.secs), "-w", String(ctx.warmup));
+    "-d", String(ctx.secs), "-w", String(ctx.warmup), ...(l.compression ? ["--deflate"] : []));
   const j = await runGenerator(cmd, ctx, (ctx.secs + ctx.warmup) * 1000);
   if (typeof j === "string") return failed(srv.impl, j);
   return {
@@ -85,6 +85,7 @@ async function wsEcho(l: WsEcho, srv: Server, ctx: Context): Promise<Sample> {
       mb_per_s: num(j.mb_per_s),
       ...loaddetail(j),
       verified: num(j.verified),
+      ...(l.compression ? { rx_bytes_per_msg: num(j.rx_bytes_per_msg) } : {}),
     },
   };
 }
@@ -227,7 +228,8 @@ export async function measure(s: Scenario, side: Side, ctx: Context): Promise<Sa
   const script = s.load.kind === "client" ? SERVER_SCRIPTS.http.ours : SERVER_SCRIPTS[kind][side];
   let srv: Server;
   try {
-    srv = await startServer(tsx(script), place(ctx, 0), SERVER_START_MS);
+    const compression = s.load.kind === "ws" && s.load.compression === true;
+    srv = await startServer(tsx(script, ...(compression ? ["--compression"] : [])), place(ctx, 0), SERVER_START_MS);
   } catch (e) {
     return failed("", e instanceof Error ? e.message : String(e));
   }

@@ -90,6 +90,7 @@ function detailText(s: SideSummary): string {
   if (other !== undefined) parts.push(`other processes ${other}`);
   if (typeof d.p50_us === "number") parts.push(`p50 ${d.p50_us} us, p99 ${d.p99_us} us`);
   if (typeof d.mb_per_s === "number") parts.push(`${d.mb_per_s} MB/s`);
+  if (typeof d.rx_bytes_per_msg === "number") parts.push(`${d.rx_bytes_per_msg} B/echo on the wire`);
   if (typeof d.rss_before_kb === "number") parts.push(`RSS ${d.rss_before_kb} -> ${d.rss_after_kb} kB`);
   if (typeof d.node_req_per_s === "number") parts.push(`node:http Agent ${fmt(d.node_req_per_s, "req/s")}, fetch ${fmt(d.fetch_req_per_s as number, "req/s")}`);
   if (typeof d.tool === "string") parts.push(`via ${d.tool}`);

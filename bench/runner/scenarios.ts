@@ -11,6 +11,12 @@ export interface WsEcho {
   pipeline: number;
   size: number;
   type: "text" | "binary";
+  /**
+   * permessage-deflate on both sides: our server with its defaults, ws with
+   * the same settings (servers/ws-peer.ts), the generator offering it and
+   * sending JSON texts (lib/deflateload.ts).
+   */
+  compression?: boolean;
 }
 
 export interface Idle {
@@ -66,6 +72,20 @@ export const SCENARIOS: readonly Scenario[] = [
     unit: "msgs/s",
     goal: { op: ">=", value: 3 },
     load: { kind: "ws", conns: 4, pipeline: 1, size: 1024 * 1024, type: "binary" },
+  },
+  {
+    id: "wsz16k",
+    label: "ws echo 16 KiB JSON text, permessage-deflate, 10 conns x 4",
+    unit: "msgs/s",
+    goal: { op: ">=", value: 2 },
+    load: { kind: "ws", conns: 10, pipeline: 4, size: 16 * 1024, type: "text", compression: true },
+  },
+  {
+    id: "wsz256",
+    label: "ws echo 256 B JSON text, permessage-deflate, 50 conns x 16",
+    unit: "msgs/s",
+    goal: { op: ">=", value: 2 },
+    load: { kind: "ws", conns: 50, pipeline: 16, size: 256, type: "text", compression: true },
   },
   {
     id: "idle",

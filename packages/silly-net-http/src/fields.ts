@@ -136,6 +136,36 @@ function fieldname(buf: Buffer, start: number, end: number): string {
 }
 
 /**
+ * Fields whose values repeat from request to request (a client sends the same
+ * host, upgrade or user-agent on each connection), with the last value seen:
+ * a value with the same bytes reuses that string instead of a copy of its
+ * own. A header object kept for a connection's life (a WebSocket's stream)
+ * then holds little but what is unique to it.
+ */
+const REPEATED = new Map<string, string>(
+  [
+    "host", "connection", "upgrade", "sec-websocket-version", "sec-websocket-extensions", "sec-websocket-protocol",
+    "user-agent", "origin", "accept", "accept-encoding", "accept-language", "cache-control", "pragma", "keep-alive", "te",
+  ].map((n) => [n, ""]),
+);
+/** Longer values are not remembered. */
+const REPEATED_MAX = 256;
+
+/** The value in buf[start, end) of the field `name`. */
+function fieldvalue(name: string, buf: Buffer, start: number, end: number): string {
+  const last = REPEATED.get(name);
+  if (last === undefined) return buf.toString("latin1", start, end);
+  if (last.length === end - start) {
+    let i = 0;
+    while (i < last.length && buf[start + i] === last.charCodeAt(i)) i++;
+    if (i === last.length) return last;
+  }
+  const v = buf.toString("latin1", start, end);
+  if (v.length <= REPEATED_MAX) REPEATED.set(name, v);
+  return v;
+}
+
+/**
  * Header objects: instances of a constructor whose prototype has no
  * prototype, so "constructor", "toString" or "__proto__" are plain names,
  * while V8 still keeps them as fast (non-dictionary) objects.
@@ -151,7 +181,8 @@ export function newheader(): Header {
 /**
  * The header object of the `count` fields the last scanfields() call found
  * in `buf`: lower-case names, repeats joined with ", " (set-cookie with
- * "\n"). Each value is a string of its own, not a slice of the whole head,
+ * "\n"). Each value is a string of its own (or the last one of a REPEATED
+ * field with the same bytes), not a slice of the whole head,
  * so a header object kept for a connection's life (a WebSocket's stream)
  * keeps only its values alive.
  */
@@ -159,7 +190,7 @@ export function toheader(buf: Buffer, count: number): Header {
   const header = newheader();
   for (let i = 0, at = 0; i < count; i++, at += 4) {
     const name = fieldname(buf, spans[at]!, spans[at + 1]!);
-    const value = buf.toString("latin1", spans[at + 2]!, spans[at + 3]!);
+    const value = fieldvalue(name, buf, spans[at + 2]!, spans[at + 3]!);
     const prev = header[name];
     if (prev === undefined) header[name] = value;
     else header[name] = flat(name === "set-cookie" ? `${prev}\n${value}` : `${prev}, ${value}`);

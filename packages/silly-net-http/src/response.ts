@@ -11,7 +11,7 @@ import { describe } from "./serve.js";
 import { hastoken } from "./fields.js";
 import { bodylength, checkbody, checktrailer, newscan, scanheaders } from "./outgoing.js";
 import type { Mode, Scan } from "./outgoing.js";
-import { queryof } from "./url.js";
+import { parsequery } from "./url.js";
 import { OK_P } from "./results.js";
 import type { Target } from "./url.js";
 
@@ -24,6 +24,13 @@ export const UPGRADED = 4; // 101 sent (HTTP/1.x): the conn belongs to another p
 export const FAILED = 5; // response abandoned: an error status went out, or it was cut short
 
 const TEXT = Object.freeze({ "content-type": "text/plain; charset=utf-8" });
+
+// Exchange flags.
+const HCHUNKED = 1;
+const HCLOSE = 2;
+const HDATE = 4;
+const NOBODY = 8;
+const TUNNEL = 16;
 
 /** respond()'s header fields, validated (one object: fields are read before the next respond). */
 const SCAN: Scan = newscan();
@@ -39,48 +46,69 @@ export abstract class Exchange implements Handled {
   readonly target: string;
   /** "HTTP/1.1", "HTTP/1.0" or "HTTP/2". */
   readonly version: string;
-  /** The client's "ip:port". */
-  readonly remoteaddr: string;
   /** The connection (tcp or tls). */
   readonly conn: Conn;
   /** The protocol an extended CONNECT asks for (RFC 8441), or undefined. */
   readonly protocol: string | undefined;
 
   protected readonly conf: ServerConf;
-  private readonly tgt: Target;
+  /** The query as sent (no target object kept per request), replaced by its parameters once asked for. */
+  private q: string | Record<string, string>;
   protected state = OPEN;
   protected status = 0;
   /** content-length given to respond(), or -1. */
   protected hlength = -1;
-  /** transfer-encoding: chunked given to respond(). */
-  protected hchunked = false;
-  /** "connection: close" (or respond's close flag) given. */
-  protected hclose = false;
-  /** A date field given. */
-  protected hdate = false;
   /** Body bytes still owed under the content-length in force; -1 when the body is not length-delimited. */
   protected left = -1;
-  /** The response carries no body (HEAD, 1xx, 204, 304): what is written is dropped. */
-  protected nobody = false;
-  /** A 2xx answer to CONNECT: the body both ways is the tunnel's bytes. */
-  protected tunnel = false;
+  /** HCHUNKED, HCLOSE, HDATE, NOBODY, TUNNEL: one small integer instead of a field each (an upgraded stream lives long). */
+  private flags = 0;
 
   constructor(conf: ServerConf, conn: Conn, method: string, target: string, tgt: Target, version: string, protocol: string | undefined) {
     this.conf = conf;
     this.conn = conn;
     this.method = method;
     this.target = target;
-    this.tgt = tgt;
+    this.q = tgt.query ?? tgt.rawquery;
     this.path = tgt.path;
     this.rawpath = tgt.rawpath;
     this.version = version;
-    this.remoteaddr = conn.remoteaddr;
     this.protocol = protocol;
+  }
+
+  /** The client's "ip:port". */
+  get remoteaddr(): string {
+    return this.conn.remoteaddr;
+  }
+
+  /** transfer-encoding: chunked given to respond(). */
+  protected get hchunked(): boolean {
+    return (this.flags & HCHUNKED) !== 0;
+  }
+  /** "connection: close" (or respond's close flag) given. */
+  protected get hclose(): boolean {
+    return (this.flags & HCLOSE) !== 0;
+  }
+  /** A date field given. */
+  protected get hdate(): boolean {
+    return (this.flags & HDATE) !== 0;
+  }
+  /** The response carries no body (HEAD, 1xx, 204, 304): what is written is dropped. */
+  protected get nobody(): boolean {
+    return (this.flags & NOBODY) !== 0;
+  }
+  protected set nobody(on: boolean) {
+    this.flags = on ? this.flags | NOBODY : this.flags & ~NOBODY;
+  }
+  /** A 2xx answer to CONNECT: the body both ways is the tunnel's bytes. */
+  protected get tunnel(): boolean {
+    return (this.flags & TUNNEL) !== 0;
   }
 
   /** Query parameters, decoded ("+" is a space); a repeated key keeps its last value. Built on first use. */
   get query(): Record<string, string> {
-    return (this.tgt.query ??= queryof(this.tgt));
+    const q = this.q;
+    // parsetarget checked every "%" of the query: it parses.
+    return typeof q === "string" ? (this.q = parsequery(q)!) : q;
   }
 
   abstract get header(): Header;
@@ -134,9 +162,8 @@ export abstract class Exchange implements Handled {
     if (scan.chunked && scan.length >= 0) throw new TypeError("stream.respond: both content-length and transfer-encoding given");
     this.status = status;
     this.hlength = scan.length;
-    this.hchunked = scan.chunked;
-    this.hdate = scan.date;
-    this.hclose = close === true || (scan.connection !== undefined && hastoken(scan.connection, "close"));
+    const hclose = close === true || (scan.connection !== undefined && hastoken(scan.connection, "close"));
+    this.flags = (scan.chunked ? HCHUNKED : 0) | (scan.date ? HDATE : 0) | (hclose ? HCLOSE : 0);
     this.keep(scan);
     this.state = DEFERRED;
     // A 2xx to CONNECT opens the tunnel now: its head goes out, and read() gets the tunnel's bytes.
@@ -146,9 +173,9 @@ export abstract class Exchange implements Handled {
 
   /** The head is going out now: the common rules, then the protocol's framing. */
   private begin(len: number, trailers: boolean): void {
-    this.tunnel = this.method === "CONNECT" && this.status >= 200 && this.status < 300;
+    const tunnel = this.method === "CONNECT" && this.status >= 200 && this.status < 300;
+    this.flags = (this.flags & ~(TUNNEL | NOBODY)) | (tunnel ? TUNNEL : 0);
     this.left = -1;
-    this.nobody = false;
     this.start(len, trailers);
   }
 

@@ -11,15 +11,10 @@ export interface Target {
   path: string;
   /**
    * Query parameters, decoded ("+" means a space; a repeated key keeps its
-   * last value); undefined when there is no "%" to check: queryof() then
-   * builds them when asked.
+   * last value); undefined when there is no "%" to check: they are then
+   * built from rawquery when asked.
    */
   query: Record<string, string> | undefined;
-}
-
-/** The query object of a parsed target (built on demand when parsetarget left it out). */
-export function queryof(t: { rawquery: string; query: Record<string, string> | undefined }): Record<string, string> {
-  return t.query ?? parsequery(t.rawquery)!;
 }
 
 /** scheme "://" at the start of an absolute-form target (RFC 3986 3.1). */

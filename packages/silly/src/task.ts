@@ -11,11 +11,16 @@ export type TaskStatus = "RUN" | "READY" | "WAIT";
 
 /** A handle to a forked task. Compare handles by identity. */
 export class Task {
-  /** @internal */ status: TaskStatus = "READY";
+  /** @internal undefined once the task has finished. */ status: TaskStatus | undefined = "READY";
   /** @internal */ resume: ((v: unknown) => void) | undefined = undefined;
   /** @internal Called when the promise the task's function returned settles (see internal/settle.ts). */
   endfn: ((arg: unknown, threw: boolean, err: unknown) => void) | undefined = undefined;
   /** @internal */ endarg: unknown = undefined;
+  // The live tasks, in the order they were forked: a list through the tasks
+  // themselves (two fields) instead of an entry each in a table (the long-lived
+  // tasks are mostly idle connections').
+  /** @internal */ prev: Task | undefined = undefined;
+  /** @internal */ next: Task | undefined = undefined;
   constructor(
     /** A process-unique, increasing number. */
     readonly id: number,
@@ -28,7 +33,15 @@ type Entry =
   | { kind: "start"; task: Task; fn: (ud: unknown) => unknown; ud: unknown }
   | { kind: "wake"; task: Task; value: unknown };
 
-const live = new Map<Task, true>();
+let first: Task | undefined = undefined; // the live tasks' list
+let last: Task | undefined = undefined;
+
+function born(t: Task): void {
+  t.prev = last;
+  if (last === undefined) first = t;
+  else last.next = t;
+  last = t;
+}
 
 /** The running task (the identity carrier holds Tasks only). */
 function me(): Task | undefined {
@@ -63,7 +76,14 @@ function dispatch(): void {
 }
 
 function finish(t: Task): void {
-  live.delete(t);
+  if (t.status === undefined) return;
+  t.status = undefined;
+  const { prev, next } = t;
+  if (prev === undefined) first = next;
+  else prev.next = next;
+  if (next === undefined) last = prev;
+  else next.prev = prev;
+  t.prev = t.next = undefined;
 }
 
 function start(t: Task, fn: (ud: unknown) => unknown, ud: unknown): void {
@@ -126,7 +146,7 @@ function ended(t: Task, threw: boolean, err: unknown): void {
 export function fork<U = undefined>(fn: (ud: U) => unknown, ud?: U): Task {
   if (typeof fn !== "function") throw new TypeError("task.fork: fn must be a function");
   const t = new Task(nextid++, fn.name || "anonymous");
-  live.set(t, true);
+  born(t);
   ready.push({ kind: "start", task: t, fn: fn as (ud: unknown) => unknown, ud });
   schedule();
   return t;
@@ -158,7 +178,7 @@ export function wait<T = unknown>(): Promise<T> {
  */
 export function wakeup(t: Task, value?: unknown): void {
   if (!(t instanceof Task)) throw new TypeError("task.wakeup: not a task handle");
-  if (t.status !== "WAIT" || !live.has(t)) {
+  if (t.status !== "WAIT") {
     throw new Error(`task.wakeup: task ${t.id} is ${status(t) ?? "finished"}, not WAIT`);
   }
   t.status = "READY";
@@ -168,7 +188,7 @@ export function wakeup(t: Task, value?: unknown): void {
 
 /** "RUN", "READY", "WAIT", or undefined once the task has finished. */
 export function status(t: Task): TaskStatus | undefined {
-  return live.has(t) ? t.status : undefined;
+  return t.status;
 }
 
 /** How many tasks are queued to start or resume. */
@@ -184,7 +204,9 @@ export interface TaskInfo {
 
 /** A snapshot of every live task, for debugging. */
 export function inspect(): TaskInfo[] {
-  return [...live.keys()].map((t) => ({ id: t.id, name: t.name, status: t.status }));
+  const out: TaskInfo[] = [];
+  for (let t = first; t !== undefined; t = t.next) out.push({ id: t.id, name: t.name, status: t.status as TaskStatus });
+  return out;
 }
 
 const task = { fork, running, wait, wakeup, status, readycount, inspect, Task };

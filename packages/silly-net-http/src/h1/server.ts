@@ -12,7 +12,7 @@ import { describe, runhandler } from "../serve.js";
 import { DEFERRED, DONE, Exchange, SENDING, UPGRADED } from "../response.js";
 import { EOFRESULT, OK_P } from "../results.js";
 import { H1, RAW, bodyallowed, httpdate, newscan, scanheaders } from "../outgoing.js";
-import type { Scan } from "../outgoing.js";
+import type { Mode, Scan } from "../outgoing.js";
 import { parsetarget } from "../url.js";
 import type { Target } from "../url.js";
 import { CHUNKED, FIXED, HeadError, NOBODY, UNTILCLOSE, parserequest, requestheader } from "./parse.js";
@@ -166,16 +166,16 @@ export class Session implements WireOwner, Live {
  * `respond(...)` then `close(body)` leaves as one write with a Content-Length.
  */
 export class H1Stream extends Exchange implements WireOwner {
-  protected readonly mode = H1;
   private session: Session; // released after a 101
   private req: RequestHead; // UPGRADEDREQ after a 101
   private reader: BodyReader | undefined = undefined;
   private hdr: Header | undefined = undefined;
-  private hlines = ""; // respond()'s header lines
-  private headstr = ""; // the head, once start() built it
-  private framing: Framing = NOBODY; // of the response as sent
-  private keepalive = false;
-  private continued = false; // "100 Continue" sent
+  private headtext = ""; // respond()'s header lines, then the whole head once start() built it
+  private bits = 0; // KEEPALIVE, CONTINUED, CHUNKS
+
+  protected get mode(): Mode {
+    return H1;
+  }
 
   /** @internal */
   constructor(session: Session, req: RequestHead, target: Target) {
@@ -195,7 +195,7 @@ export class H1Stream extends Exchange implements WireOwner {
   }
 
   protected keep(scan: Scan): void {
-    this.hlines = scan.lines;
+    this.headtext = scan.lines;
   }
 
   protected interim(status: number, headers: HeaderInput | undefined): Promise<WriteResult> {
@@ -210,7 +210,7 @@ export class H1Stream extends Exchange implements WireOwner {
       return p;
     }
     if (this.req.minor === 0) return OK_P; // HTTP/1.0 clients do not expect interim answers
-    if (status === 100) this.continued = true;
+    if (status === 100) this.bits |= CONTINUED;
     return this.conn.write(`${statusline(status)}${scan.lines}\r\n`);
   }
 
@@ -219,7 +219,7 @@ export class H1Stream extends Exchange implements WireOwner {
     const status = this.status;
     let keep = req.keepalive && !this.hclose && !this.session.conf.closing;
     // A body we never asked for (no 100 Continue yet) would be taken for the next request.
-    if (req.framing !== NOBODY && req.expect100 && !this.continued) keep = false;
+    if (req.framing !== NOBODY && req.expect100 && (this.bits & CONTINUED) === 0) keep = false;
     // After CONNECT the client may send tunnel bytes before our answer arrives.
     if (req.method === "CONNECT") keep = false;
     let fields = "";
@@ -253,14 +253,13 @@ export class H1Stream extends Exchange implements WireOwner {
     } else if (!keep) fields += "Connection: close\r\n";
     else if (req.minor === 0) fields += "Connection: keep-alive\r\n";
     if (!this.hdate) fields += `Date: ${httpdate()}\r\n`;
-    this.framing = framing;
-    this.keepalive = keep;
-    this.headstr = `${statusline(status)}${this.hlines}${fields}\r\n`;
+    this.bits = (this.bits & CONTINUED) | (keep ? KEEPALIVE : 0) | (framing === CHUNKED ? CHUNKS : 0);
+    this.headtext = `${statusline(status)}${this.headtext}${fields}\r\n`;
   }
 
   protected emit(head: boolean, data: Body | undefined, len: number, last: boolean, trailer: [string, string][] | undefined): Promise<WriteResult> {
-    const h = head ? this.headstr : "";
-    if (this.framing === CHUNKED) {
+    const h = head ? this.headtext : "";
+    if ((this.bits & CHUNKS) !== 0) {
       const end = last ? lastchunk(trailer) : "";
       if (data === undefined) return h === "" && end === "" ? OK_P : this.conn.write(h + end);
       if (typeof data === "string" && len <= 1024) return this.conn.write(`${h}${chunksize(len)}${data}\r\n${end}`);
@@ -272,11 +271,11 @@ export class H1Stream extends Exchange implements WireOwner {
   }
 
   protected cut(): void {
-    this.keepalive = false;
+    this.bits &= ~KEEPALIVE;
   }
 
   protected refuse(status: number, why: string): void {
-    this.keepalive = false;
+    this.bits &= ~KEEPALIVE;
     refuseconn(this.conn, this.conf, status, why);
   }
 
@@ -328,8 +327,8 @@ export class H1Stream extends Exchange implements WireOwner {
         r = this.reader = new BodyReader(this.conn, this.session.wire, this.req.framing, this.req.length, this.bodyconf(), this);
       }
     }
-    if (this.req.expect100 && !this.continued && this.state <= DEFERRED) {
-      this.continued = true;
+    if (this.req.expect100 && (this.bits & CONTINUED) === 0 && this.state <= DEFERRED) {
+      this.bits |= CONTINUED;
       this.conn.write("HTTP/1.1 100 Continue\r\n\r\n");
     }
     return r;
@@ -361,7 +360,7 @@ export class H1Stream extends Exchange implements WireOwner {
 
   /** @internal May the connection carry another request? */
   reusable(): boolean {
-    return this.state === DONE && this.keepalive && !this.session.conf.closing && this.conn.isalive();
+    return this.state === DONE && (this.bits & KEEPALIVE) !== 0 && !this.session.conf.closing && this.conn.isalive();
   }
 
   /** @internal Has all of the request arrived (its body read to the end, or none)? */
@@ -372,13 +371,19 @@ export class H1Stream extends Exchange implements WireOwner {
   /** @internal Skip an unread request body so the next request can be read: true, false, or a promise of it. */
   drain(): boolean | Promise<boolean> {
     if (this.received()) return true;
-    if (this.req.expect100 && !this.continued) return false;
+    if (this.req.expect100 && (this.bits & CONTINUED) === 0) return false;
     const r = (this.reader ??= new BodyReader(this.conn, this.session.wire, this.req.framing, this.req.length, this.bodyconf(), undefined));
     return r.skip(DRAIN_MAX);
   }
 }
 
 const INTERIM = newscan();
+/** H1Stream bits: the connection may carry another request. */
+const KEEPALIVE = 1;
+/** H1Stream bits: "100 Continue" was sent. */
+const CONTINUED = 2;
+/** H1Stream bits: the response body goes out chunked. */
+const CHUNKS = 4;
 
 /** What an upgraded stream keeps of its request: no body to read. */
 const UPGRADEDREQ: RequestHead = Object.freeze({

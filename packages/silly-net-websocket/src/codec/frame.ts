@@ -78,7 +78,35 @@ export interface ParserSink {
 }
 
 const EMPTY = Buffer.alloc(0);
-const NORUNS = new Int32Array(0);
+
+// FrameParser bits: one small integer instead of a field each (every idle connection has a parser).
+/** An error was reported or stop() was called. */
+const DEAD = 1;
+/** The frame whose header was parsed last has FIN set... */
+const FIN = 2;
+/** ...and RSV1. */
+const RSV1 = 4;
+
+/** A fragmented message being received. */
+interface Fragmented {
+  /** OP_TEXT or OP_BINARY. */
+  readonly op: number;
+  /** RSV1 was set on its first frame. */
+  readonly compressed: boolean;
+  /** Its non-empty payloads so far (views into chunks; the one copy is the final concat). */
+  readonly parts: Buffer[];
+  /** Their bytes. */
+  total: number;
+  /** Its frames so far. */
+  frames: number;
+}
+
+/** slicetext's deferred messages: [start, end) pairs in `at`, `n` of them, all in `b`. */
+interface TextRun {
+  b: Buffer | undefined;
+  readonly at: Int32Array;
+  n: number;
+}
 
 // slicetext runs: at most this many frames, spanning at most this many bytes.
 const RUN_MAX = 64;
@@ -146,15 +174,13 @@ function view(b: Buffer, s: number, e: number): Buffer {
 export class FrameParser {
   private readonly limits: Limits;
   private readonly sink: ParserSink;
-  private dead = false;
+  private bits = 0; // DEAD; FIN and RSV1 of the frame whose header was parsed last
 
-  // The frame whose header was parsed last.
-  private fin = false;
+  // The frame whose header was parsed last (masked when the parser is a
+  // server's: first() refuses anything else).
   private op = 0;
-  private masked = false;
   private key = 0;
   private plen = 0;
-  private rsv1 = false;
 
   // A header split across chunks: its first `hlen` bytes.
   // Allocated on first need: most connections never see a header cut in two.
@@ -165,19 +191,13 @@ export class FrameParser {
   private payload: Buffer | undefined = undefined;
   private filled = 0;
 
-  // The fragmented message in progress (mop 0: none).
-  private mop = 0;
-  private parts: Buffer[] | undefined = undefined; // made on first fragment: idle connections hold no array
-  private total = 0;
-  private nfrag = 0;
-  private mcompressed = false; // the message in progress had RSV1 on its first frame
+  // The fragmented message in progress, made at its first frame: idle
+  // connections hold none. Its text is checked as it arrives by `utf8`.
+  private msg: Fragmented | undefined = undefined;
   private utf8: Utf8Validator | undefined = undefined;
 
-  // slicetext: ASCII text frames decoded but not yet delivered, as [start, end)
-  // pairs in `runb`. Delivered (flushed) before any other event and at the end of push.
-  private runb: Buffer | undefined = undefined;
-  private readonly runs: Int32Array;
-  private nrun = 0;
+  // slicetext only: ASCII text frames decoded but not yet delivered.
+  private readonly run: TextRun | undefined;
 
   constructor(opts: ParserOptions, sink: ParserSink) {
     this.limits = limits(opts);
@@ -185,21 +205,23 @@ export class FrameParser {
     if (this.limits.rsv1allowed && typeof sink.compressed !== "function") {
       throw new TypeError("FrameParser: rsv1allowed needs a sink with a compressed() method");
     }
-    this.runs = this.limits.slicing ? new Int32Array(2 * RUN_MAX) : NORUNS;
+    this.run = this.limits.slicing ? { b: undefined, at: new Int32Array(2 * RUN_MAX), n: 0 } : undefined;
   }
 
   /** True once an error was reported or `stop` was called. */
   get stopped(): boolean {
-    return this.dead;
+    return (this.bits & DEAD) !== 0;
   }
 
   /** Ignore all further input (e.g. after a close frame) and drop buffered data. */
   stop(): void {
-    this.dead = true;
+    this.bits |= DEAD;
     this.payload = undefined;
-    this.parts = undefined;
-    this.nrun = 0;
-    this.runb = undefined;
+    this.msg = undefined;
+    if (this.run !== undefined) {
+      this.run.n = 0;
+      this.run.b = undefined;
+    }
   }
 
   /**
@@ -213,7 +235,7 @@ export class FrameParser {
     loan = loaned ? chunk : undefined;
     try {
       this.parse(chunk, len);
-      if (this.nrun > 0) this.flush();
+      if (this.pending()) this.flush();
     } finally {
       loan = outer;
     }
@@ -225,13 +247,13 @@ export class FrameParser {
    * parser hold. 0 once stopped.
    */
   get held(): number {
-    if (this.dead) return 0;
-    return this.total + (this.payload !== undefined && this.op < 8 ? this.filled : 0);
+    if ((this.bits & DEAD) !== 0) return 0;
+    return (this.msg === undefined ? 0 : this.msg.total) + (this.payload !== undefined && this.op < 8 ? this.filled : 0);
   }
 
   /** A frame or a fragmented message has begun and not ended. */
   get busy(): boolean {
-    return !this.dead && (this.hlen > 0 || this.payload !== undefined || this.mop !== 0);
+    return (this.bits & DEAD) === 0 && (this.hlen > 0 || this.payload !== undefined || this.msg !== undefined);
   }
 
   /** `b[s..e)` to hand out: a view, or a copy when b is a loaned chunk. */
@@ -244,16 +266,16 @@ export class FrameParser {
 
   /** Parses chunk[0..len). */
   private parse(chunk: Buffer, len: number): void {
-    if (this.dead || len === 0) return;
+    if ((this.bits & DEAD) !== 0 || len === 0) return;
     let pos = 0;
     if (this.payload !== undefined) {
       pos = this.fill(chunk, len);
-      if (this.payload !== undefined || this.dead) return;
+      if (this.payload !== undefined || (this.bits & DEAD) !== 0) return;
     } else if (this.hlen > 0) {
       pos = this.fillheader(chunk, len);
-      if (this.hlen > 0 || this.dead) return;
+      if (this.hlen > 0 || (this.bits & DEAD) !== 0) return;
       pos = this.begin(chunk, pos, len);
-      if (this.payload !== undefined || this.dead) return;
+      if (this.payload !== undefined || (this.bits & DEAD) !== 0) return;
     }
     while (pos < len) {
       const avail = len - pos;
@@ -268,7 +290,7 @@ export class FrameParser {
       }
       if (!this.header(chunk, pos)) return;
       pos = this.begin(chunk, pos + hl, len);
-      if (this.payload !== undefined || this.dead) return;
+      if (this.payload !== undefined || (this.bits & DEAD) !== 0) return;
     }
   }
 
@@ -328,8 +350,8 @@ export class FrameParser {
   }
 
   private fail(code: number, reason: string): false {
-    if (this.nrun > 0) this.flush(); // messages before the bad frame come first
-    if (!this.dead) {
+    if (this.pending()) this.flush(); // messages before the bad frame come first
+    if ((this.bits & DEAD) === 0) {
       this.stop();
       this.sink.error(code, reason);
     }
@@ -338,50 +360,57 @@ export class FrameParser {
 
   /** Delivers a message after any deferred text, unless the sink stopped the parser meanwhile. */
   private emit(type: MessageType, data: string | Buffer): void {
-    if (this.nrun > 0) {
+    if (this.pending()) {
       this.flush();
-      if (this.dead) return;
+      if ((this.bits & DEAD) !== 0) return;
     }
     this.sink.message(type, data);
   }
 
   /** Delivers a compressed message, in order after any deferred text. */
   private emitcompressed(op: number, data: Buffer): void {
-    if (this.nrun > 0) {
+    if (this.pending()) {
       this.flush();
-      if (this.dead) return;
+      if ((this.bits & DEAD) !== 0) return;
     }
     (this.sink as Required<ParserSink>).compressed(op === OP_TEXT ? "text" : "binary", data);
   }
 
   /** Queues a small ASCII text message for a run-wide decode (slicetext). */
   private defer(b: Buffer, s: number, e: number): void {
-    let n = this.nrun;
-    if (n > 0 && (b !== this.runb || e - this.runs[0] > RUN_BYTES || n === RUN_MAX)) {
+    const r = this.run as TextRun;
+    let n = r.n;
+    if (n > 0 && (b !== r.b || e - r.at[0] > RUN_BYTES || n === RUN_MAX)) {
       this.flush();
-      if (this.dead) return;
+      if ((this.bits & DEAD) !== 0) return;
       n = 0;
     }
-    if (n === 0) this.runb = b;
-    this.runs[2 * n] = s;
-    this.runs[2 * n + 1] = e;
-    this.nrun = n + 1;
+    if (n === 0) r.b = b;
+    r.at[2 * n] = s;
+    r.at[2 * n + 1] = e;
+    r.n = n + 1;
+  }
+
+  /** Deferred text is waiting (slicetext). */
+  private pending(): boolean {
+    return this.run !== undefined && this.run.n > 0;
   }
 
   /** Delivers the deferred text: one decode for the run, a slice per message. */
   private flush(): void {
-    const n = this.nrun;
-    const b = this.runb as Buffer;
-    const runs = this.runs;
-    this.nrun = 0;
-    this.runb = undefined;
+    const r = this.run as TextRun;
+    const n = r.n;
+    const b = r.b as Buffer;
+    const runs = r.at;
+    r.n = 0;
+    r.b = undefined;
     if (n === 1) {
       this.sink.message("text", decodeascii(b, runs[0], runs[1]));
       return;
     }
     const base = runs[0];
     const str = decodeascii(b, base, runs[2 * n - 1]);
-    for (let i = 0; i < n && !this.dead; i++) {
+    for (let i = 0; i < n && (this.bits & DEAD) === 0; i++) {
       this.sink.message("text", str.slice(runs[2 * i] - base, runs[2 * i + 1] - base));
     }
   }
@@ -398,8 +427,8 @@ export class FrameParser {
     } else if (op > OP_BINARY) {
       return this.fail(1002, `unknown opcode 0x${op.toString(16)}`);
     } else if (op === OP_CONTINUATION) {
-      if (this.mop === 0) return this.fail(1002, "continuation frame without a message in progress");
-    } else if (this.mop !== 0) {
+      if (this.msg === undefined) return this.fail(1002, "continuation frame without a message in progress");
+    } else if (this.msg !== undefined) {
       return this.fail(1002, "new data frame while a fragmented message is in progress");
     }
     const masked = (b1 & 0x80) !== 0;
@@ -408,9 +437,7 @@ export class FrameParser {
       return this.fail(1002, server ? "unmasked frame from a client" : "masked frame from a server");
     }
     this.op = op;
-    this.fin = fin;
-    this.masked = masked;
-    this.rsv1 = (b0 & 0x40) !== 0;
+    this.bits = (this.bits & ~(FIN | RSV1)) | (fin ? FIN : 0) | ((b0 & 0x40) !== 0 ? RSV1 : 0);
     return true;
   }
 
@@ -442,33 +469,36 @@ export class FrameParser {
     const op = this.op;
     const l = this.limits;
     if (op === OP_CONTINUATION) {
-      if (this.nfrag >= l.maxfragments) {
+      const m = this.msg as Fragmented;
+      if (m.frames >= l.maxfragments) {
         return this.fail(1009, `message has more than ${l.maxfragments} fragments`);
       }
-      if (plen > (this.mop === OP_TEXT ? l.maxtext : l.maxbytes) - this.total) {
+      if (plen > (m.op === OP_TEXT ? l.maxtext : l.maxbytes) - m.total) {
         return this.fail(1009, `message exceeds maxpayload (${l.maxpayload} bytes)`);
       }
     } else if (plen > (op === OP_TEXT ? l.maxtext : l.maxbytes)) {
       return this.fail(1009, `frame payload of ${plen} bytes exceeds maxpayload (${l.maxpayload} bytes)`);
     }
     this.plen = plen;
-    this.key = this.masked ? keyat(b, p) : 0;
+    this.key = this.limits.server ? keyat(b, p) : 0;
     return true;
   }
 
   /** A complete frame payload at `b[s..e)`, still masked. */
   private frame(b: Buffer, s: number, e: number): void {
     const op = this.op;
-    if (this.rsv1 && this.fin) {
+    const masked = this.limits.server;
+    const fin = (this.bits & FIN) !== 0;
+    if (fin && (this.bits & RSV1) !== 0) {
       // A whole compressed message in one frame (rsvok allowed RSV1 on text and binary only).
-      if (this.masked) unmask(b, s, e, this.key);
+      if (masked) unmask(b, s, e, this.key);
       this.emitcompressed(op, this.keep(b, s, e));
       return;
     }
-    if (this.fin && op === OP_TEXT) {
+    if (fin && op === OP_TEXT) {
       // The hot path: a whole text message in one frame. Unmask and test for
       // ASCII in one pass; ASCII decodes as latin1 with no further validation.
-      const ascii = this.masked ? unmaskascii(b, s, e, this.key) : e - s < 128 && isascii(b, s, e);
+      const ascii = masked ? unmaskascii(b, s, e, this.key) : e - s < 128 && isascii(b, s, e);
       if (ascii) {
         if (this.limits.slicing && e - s <= 125) this.defer(b, s, e);
         else this.emit("text", decodeascii(b, s, e));
@@ -476,8 +506,8 @@ export class FrameParser {
       else this.fail(1007, "invalid UTF-8 in text message");
       return;
     }
-    if (this.masked) unmask(b, s, e, this.key);
-    if (this.fin && op === OP_BINARY) {
+    if (masked) unmask(b, s, e, this.key);
+    if (fin && op === OP_BINARY) {
       this.emit("binary", this.keep(b, s, e));
       return;
     }
@@ -514,35 +544,27 @@ export class FrameParser {
 
   /** One frame of a fragmented data message (first, middle or last). */
   private fragment(op: number, b: Buffer, s: number, e: number): void {
-    if (op !== OP_CONTINUATION) {
-      this.mop = op;
-      this.total = 0;
-      this.nfrag = 0;
-      this.mcompressed = this.rsv1;
-      if (op === OP_TEXT && !this.rsv1) (this.utf8 ??= new Utf8Validator()).reset();
+    let m = this.msg;
+    if (m === undefined) {
+      const compressed = (this.bits & RSV1) !== 0;
+      m = this.msg = { op, compressed, parts: [], total: 0, frames: 0 };
+      if (op === OP_TEXT && !compressed) (this.utf8 ??= new Utf8Validator()).reset();
     }
-    this.nfrag++;
-    this.total += e - s;
+    m.frames++;
+    m.total += e - s;
     // Text is validated piece by piece so a bad sequence fails before the rest
     // arrives (compressed text is validated once inflated).
-    if (this.mop === OP_TEXT && !this.mcompressed && !(this.utf8 as Utf8Validator).push(b, s, e)) {
-      this.fail(1007, `invalid UTF-8 in text message (fragment ${this.nfrag})`);
+    if (m.op === OP_TEXT && !m.compressed && !(this.utf8 as Utf8Validator).push(b, s, e)) {
+      this.fail(1007, `invalid UTF-8 in text message (fragment ${m.frames})`);
       return;
     }
-    // Views into chunks are kept; the one copy is the final concat.
-    if (e > s) (this.parts ??= []).push(this.keep(b, s, e));
-    if (!this.fin) return;
-    const parts = this.parts;
-    const data = parts === undefined || parts.length === 0 ? EMPTY : parts.length === 1 ? parts[0] : Buffer.concat(parts, this.total);
-    const mop = this.mop;
-    this.parts = undefined;
-    this.mop = 0;
-    this.nfrag = 0;
-    this.total = 0;
-    if (this.mcompressed) {
-      this.mcompressed = false;
-      this.emitcompressed(mop, data);
-    } else if (mop === OP_TEXT) {
+    if (e > s) m.parts.push(this.keep(b, s, e));
+    if ((this.bits & FIN) === 0) return;
+    this.msg = undefined;
+    const parts = m.parts;
+    const data = parts.length === 0 ? EMPTY : parts.length === 1 ? parts[0] : Buffer.concat(parts, m.total);
+    if (m.compressed) this.emitcompressed(m.op, data);
+    else if (m.op === OP_TEXT) {
       if (!(this.utf8 as Utf8Validator).finish()) {
         this.fail(1007, "invalid UTF-8 in text message (ends inside a character)");
         return;

@@ -53,14 +53,24 @@ function flat(s: string): string {
   return Buffer.from(s, "latin1").toString("latin1");
 }
 
+// Conn flags (`#bits`): one small integer instead of a field each (idle connections are most connections).
+/** close() (or linger, abort) was called. */
+const IS_CLOSED = 1;
+/** The socket itself has closed. */
+const IS_GONE = 2;
+/** Reading is paused (receive bound, or the consumer asked). */
+const IS_PAUSED = 4;
+/** outq holds a buffer worth passing by reference. */
+const OUT_BIG = 8;
+/** Queued in `dirty` for the end of the poll phase. */
+const IS_FLUSHING = 16;
+
 /** The chunk and write queues of a connection holding none: never pushed to (an array of its own is made first). */
 const NOBUFS: Buffer[] = [];
 
 export class Conn {
   /** The peer's "ip:port" ("[ip]:port" for IPv6). */
   readonly remoteaddr: string;
-  /** The protocol ALPN agreed on (TLS only), e.g. "h2" or "http/1.1". */
-  readonly alpnproto: string | undefined;
 
   /** @internal The socket underneath: neither applications nor protocol layers touch it. */
   readonly socket: Socket;
@@ -69,14 +79,10 @@ export class Conn {
   #size = 0; // unread bytes across chunks
   #pending: PendingRead | undefined = undefined;
   #err: string | undefined = undefined; // why reads end: EOF, CLOSED, reset...
-  #closed = false; // close() was called
-  #gone = false; // the socket itself has closed
-  #paused = false;
+  #bits = 0; // IS_CLOSED, IS_GONE, IS_PAUSED, OUT_BIG, IS_FLUSHING
   #max = DEFAULT_LIMIT;
   #outq: Buffer[] = NOBUFS; // queued writes, sent together by flush()
   #outbytes = 0;
-  #outbig = false; // outq holds a buffer worth passing by reference
-  #flushing = false; // queued in `dirty` for the end of the poll phase
   #drainers: ((r: WriteResult) => void)[] | undefined = undefined; // made on first wait
   #consumer: Consumer | undefined = undefined;
   #watcher: Watcher | undefined = undefined;
@@ -90,8 +96,11 @@ export class Conn {
   constructor(socket: Socket) {
     this.socket = socket;
     this.remoteaddr = flat(formataddr(socket.remoteAddress, socket.remotePort));
-    // A TLS socket has finished its handshake by now.
-    this.alpnproto = (socket as { alpnProtocol?: string | false | null }).alpnProtocol || undefined;
+    // Asking for the address made Node cache it in an object of its own
+    // (`_peername`, 88 bytes with its string): the string above is all we
+    // keep, so let the cache go (Node rebuilds it if asked while connected).
+    const peer = socket as { _peername?: unknown };
+    if (typeof peer._peername === "object") peer._peername = undefined;
     socket.setNoDelay(true);
     // Shared listeners that find their Conn on the socket: no closures per
     // connection (idle connections are the common case).
@@ -106,6 +115,12 @@ export class Conn {
     socket.on("drain", Conn.#sdrain);
   }
 
+  /** The protocol ALPN agreed on (TLS only), e.g. "h2" or "http/1.1". */
+  get alpnproto(): string | undefined {
+    // A TLS socket has finished its handshake before its Conn is made; the value stays after close.
+    return (this.socket as { alpnProtocol?: string | false | null }).alpnProtocol || undefined;
+  }
+
   static #sdata(this: Owned, chunk: Buffer): void {
     const c = this[kConn];
     try {
@@ -117,10 +132,10 @@ export class Conn {
   /** The fast read path: `buf[0..n)` is on loan until we return. */
   static #sread(this: Owned, n: number, buf: Buffer): void {
     const c = this[kConn];
-    if (c.#closed) return c.#discard(n); // lingering, or only flushing: nobody reads it
+    if ((c.#bits & IS_CLOSED) !== 0) return c.#discard(n); // lingering, or only flushing: nobody reads it
     try {
       const k = c.#consumer;
-      if (k !== undefined && k.borrow !== undefined && !c.#closed) k.borrow(buf, n);
+      if (k !== undefined && k.borrow !== undefined && (c.#bits & IS_CLOSED) === 0) k.borrow(buf, n);
       else {
         const chunk = Buffer.allocUnsafe(n);
         buf.copy(chunk, 0, 0, n);
@@ -146,7 +161,7 @@ export class Conn {
   static #sclose(this: Owned): void {
     const c = this[kConn];
     c.#onfinal(CLOSED);
-    c.#gone = true;
+    c.#bits |= IS_GONE;
     c.#wakedrainers([false, c.#writeerr()]);
   }
   static #sdrain(this: Owned): void {
@@ -156,7 +171,7 @@ export class Conn {
   // ---- reading ----
 
   #ondata(chunk: Buffer): void {
-    if (this.#closed) return this.#discard(chunk.length); // nobody will read it
+    if ((this.#bits & IS_CLOSED) !== 0) return this.#discard(chunk.length); // nobody will read it
     if (this.#consumer !== undefined) {
       this.#consumer.data(chunk);
       return;
@@ -186,15 +201,15 @@ export class Conn {
   }
 
   #pause(): void {
-    if (!this.#paused) {
-      this.#paused = true;
+    if ((this.#bits & IS_PAUSED) === 0) {
+      this.#bits |= IS_PAUSED;
       this.socket.pause();
     }
   }
 
   #resume(): void {
-    if (this.#paused) {
-      this.#paused = false;
+    if ((this.#bits & IS_PAUSED) !== 0) {
+      this.#bits &= ~IS_PAUSED;
       this.socket.resume();
     }
   }
@@ -315,7 +330,7 @@ export class Conn {
     if (timeout !== undefined && (typeof timeout !== "number" || !(timeout >= 0))) {
       throw new RangeError(`conn.read: timeout must be a number of ms >= 0, got ${String(timeout)}`);
     }
-    if (this.#closed) return Promise.resolve([undefined, CLOSED]);
+    if ((this.#bits & IS_CLOSED) !== 0) return Promise.resolve([undefined, CLOSED]);
     if (this.#consumer !== undefined) return Promise.resolve([undefined, "conn.read: connection was taken over by a protocol"]);
     if (this.#pending !== undefined) return Promise.resolve([undefined, "conn.read: another read is pending"]);
     const p: PendingRead = { want, delim, scanned: 0, resolve: noop, timer: undefined };
@@ -379,16 +394,16 @@ export class Conn {
 
   /** Why a write would fail now (as write's result), or undefined when it can go ahead. */
   #refusal(): Promise<WriteResult> | undefined {
-    if (this.#closed || this.#gone || this.socket.destroyed || this.socket.writableEnded) {
-      return Promise.resolve([false, this.#closed ? CLOSED : this.#writeerr()]);
+    if ((this.#bits & (IS_CLOSED | IS_GONE)) !== 0 || this.socket.destroyed || this.socket.writableEnded) {
+      return Promise.resolve([false, (this.#bits & IS_CLOSED) !== 0 ? CLOSED : this.#writeerr()]);
     }
     return undefined;
   }
 
   /** write's result for bytes just queued: schedules the flush, applies backpressure. */
   #queued(): Promise<WriteResult> {
-    if (!this.#flushing) {
-      this.#flushing = true;
+    if ((this.#bits & IS_FLUSHING) === 0) {
+      this.#bits |= IS_FLUSHING;
       flushlater(this);
     }
     if (this.socket.writableLength + this.#outbytes < this.socket.writableHighWaterMark) return WRITE_OK_P;
@@ -405,7 +420,7 @@ export class Conn {
     if (this.#outq === NOBUFS) this.#outq = [];
     this.#outq.push(b);
     this.#outbytes += b.length;
-    if (b.length >= BYREF_MIN) this.#outbig = true;
+    if (b.length >= BYREF_MIN) this.#bits |= OUT_BIG;
   }
 
   /** Queue the open staged run as one buffer (a view of the slab). */
@@ -415,7 +430,7 @@ export class Conn {
     if (b.length === 0) return;
     if (this.#outq === NOBUFS) this.#outq = [];
     this.#outq.push(b);
-    if (b.length >= BYREF_MIN) this.#outbig = true;
+    if (b.length >= BYREF_MIN) this.#bits |= OUT_BIG;
   }
 
   /**
@@ -424,15 +439,15 @@ export class Conn {
    * @internal protocol.flush, and internal/outflush.ts at the end of the poll phase.
    */
   flush(): void {
-    this.#flushing = false;
+    this.#bits &= ~IS_FLUSHING;
     if (this.#run !== undefined) this.#closerun();
     const q = this.#outq;
     if (q.length === 0) return;
     const total = this.#outbytes;
-    const big = this.#outbig;
+    const big = (this.#bits & OUT_BIG) !== 0;
     this.#outq = NOBUFS;
     this.#outbytes = 0;
-    this.#outbig = false;
+    this.#bits &= ~OUT_BIG;
     const sock = this.socket;
     if (sock.destroyed) return;
     if (q.length === 1) sock.write(q[0]!);
@@ -476,7 +491,7 @@ export class Conn {
 
   /** True while the connection is open and neither side has ended it. */
   isalive(): boolean {
-    return !this.#closed && !this.#gone && this.#err === undefined && !this.socket.destroyed;
+    return (this.#bits & (IS_CLOSED | IS_GONE)) === 0 && this.#err === undefined && !this.socket.destroyed;
   }
 
   /**
@@ -485,13 +500,13 @@ export class Conn {
    * [true] even when the peer had already gone; later calls [false, CLOSED].
    */
   close(): CloseResult {
-    if (this.#closed) return [false, CLOSED];
-    this.#closed = true;
+    if ((this.#bits & IS_CLOSED) !== 0) return [false, CLOSED];
+    this.#bits |= IS_CLOSED;
     this.flush();
     this.#onfinal(CLOSED);
     this.socket.destroySoon();
     // A peer that never reads must not hold the socket open forever.
-    if (!this.#gone) {
+    if ((this.#bits & IS_GONE) === 0) {
       const linger = setTimeout(() => this.socket.destroy(), LINGER_MS);
       linger.unref();
       this.socket.once("close", () => clearTimeout(linger));
@@ -516,12 +531,12 @@ export class Conn {
   /** @internal protocol.linger */
   linger(ms: number, bytes: number): void {
     if (!(ms >= 0) || !(bytes >= 0)) throw new RangeError(`protocol.linger: ms and bytes must be numbers >= 0, got ${ms} and ${bytes}`);
-    if (this.#closed) return;
-    if (this.#err !== undefined || this.#gone) {
+    if ((this.#bits & IS_CLOSED) !== 0) return;
+    if (this.#err !== undefined || (this.#bits & IS_GONE) !== 0) {
       this.close(); // the peer has stopped sending already
       return;
     }
-    this.#closed = true;
+    this.#bits |= IS_CLOSED;
     this.flush();
     this.#onfinal(CLOSED);
     this.#chunks = NOBUFS;
@@ -587,12 +602,12 @@ export class Conn {
 
   /** @internal internal/outflush.ts: writes are queued and not yet handed to the socket. */
   isflushing(): boolean {
-    return this.#flushing;
+    return (this.#bits & IS_FLUSHING) !== 0;
   }
 
   /** @internal protocol.abort */
   abort(): void {
-    this.#closed = true;
+    this.#bits |= IS_CLOSED;
     this.#run = undefined;
     this.#outq = NOBUFS;
     this.#outbytes = 0;
