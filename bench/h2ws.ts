@@ -31,7 +31,7 @@ import type { ClientStream, ServerStream } from "silly-net-http";
 import websocket from "silly-net-websocket";
 import type { Socket } from "silly-net-websocket";
 import { Args } from "./lib/args.js";
-import { kinds, perone } from "./lib/heapsnap.js";
+import { diff, kinds } from "./lib/heapdiff.js";
 import { median, round, sleep } from "./lib/stats.js";
 import { describeMachine } from "./runner/machine.js";
 import type { Machine } from "./runner/machine.js";
@@ -238,19 +238,19 @@ async function breakdown(): Promise<void> {
         const socks = await open();
         await echo(socks, "x", 1, 0);
         const b = await get(port, "/snap");
-        const diff = perone(kinds(a), kinds(b), BREAKDOWN);
+        const per = diff(kinds(a), kinds(b), BREAKDOWN).filter((k) => Math.abs(k.bytes) >= 4 || Math.abs(k.count) >= 0.5);
         rmSync(a);
         rmSync(b);
         await Promise.all(socks.map((s) => s.close()));
-        return diff;
+        return per;
       });
       // V8's own heap (what heapUsed counts), what node's native objects
       // report of theirs, and compiled code (warm-up noise, not per socket).
-      const part = (key: string): string => (key.startsWith("code") ? "code" : key.startsWith("native") || key.startsWith("synthetic") ? "native" : "heap");
-      const sum = (p: string): number => Math.round(rows.reduce((n, [key, k]) => n + (part(key) === p ? k.bytes : 0), 0));
+      const part = (kind: string): string => (kind.startsWith("code") ? "code" : kind.startsWith("native") || kind.startsWith("synthetic") ? "native" : "heap");
+      const sum = (p: string): number => Math.round(rows.reduce((n, k) => n + (part(k.kind) === p ? k.bytes : 0), 0));
       process.stdout.write(`\n${t}, per idle socket (${BREAKDOWN} sockets): V8 heap ${sum("heap")} B, native ${sum("native")} B, compiled code ${sum("code")} B\n`);
-      for (const [key, k] of rows.filter(([key]) => part(key) !== "code").slice(0, 40)) {
-        process.stdout.write(`${String(Math.round(k.bytes)).padStart(7)} B ${k.count.toFixed(2).padStart(6)} x  ${key}\n`);
+      for (const k of rows.filter((k) => part(k.kind) !== "code").slice(0, 40)) {
+        process.stdout.write(`${String(Math.round(k.bytes)).padStart(7)} B ${k.count.toFixed(2).padStart(6)} x  ${k.kind}\n`);
       }
     }
   } finally {
