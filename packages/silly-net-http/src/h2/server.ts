@@ -102,7 +102,7 @@ function onstream(conn: Conn, conf: ServerConf, stream: ServerHttp2Stream, heade
   let pseudo = 0;
   for (let i = 0; i < raw.length; i += 2) if (raw[i]!.charCodeAt(0) === 58 /* : */) pseudo++;
   if ((raw.length >> 1) - pseudo > limits.headercount) return refuse(431, "too many header fields");
-  const method = String(headers[":method"] ?? "");
+  const method = common(String(headers[":method"] ?? ""));
   const target = headers[":path"] ?? (method === "CONNECT" ? headers[":authority"] : undefined);
   if (typeof target !== "string" || target === "") return refuse(400, "missing :path");
   if (target.length > limits.requestline) return refuse(414, "request target too long");
@@ -111,8 +111,26 @@ function onstream(conn: Conn, conf: ServerConf, stream: ServerHttp2Stream, heade
   const cl = headers["content-length"];
   if (cl !== undefined && Number(cl) > limits.body) return refuse(413, "request body too large");
   const protocol = headers[":protocol"];
-  fork(runhandler, new H2Stream(conn, conf, stream, headers, method, target, tgt, typeof protocol === "string" ? protocol : undefined));
+  fork(runhandler, new H2Stream(conn, conf, stream, headers, method, target, tgt, typeof protocol === "string" ? common(protocol) : undefined));
 }
+
+/** Methods and protocols every stream may share: node:http2 gives each stream copies of its own, which a long-lived stream would keep. */
+const COMMON = new Map(["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "PATCH", "websocket"].map((s) => [s, s]));
+
+function common(s: string): string {
+  return COMMON.get(s) ?? s;
+}
+
+/** The H2Stream of a node:http2 stream, for listeners that every stream shares. */
+const OWNER = Symbol("H2Stream");
+type OwnedStream = ServerHttp2Stream & { [OWNER]?: H2Stream };
+
+function ontrailers(this: OwnedStream, t: IncomingHttpHeaders): void {
+  this[OWNER]!.trailer = toheader(t);
+}
+
+/** What a stream whose tunnel opened keeps in place of the request's fields and those it answered. */
+const NONE: Record<string, never> = Object.freeze({});
 
 /** One HTTP/2 request and its response. */
 export class H2Stream extends Exchange {
@@ -120,13 +138,15 @@ export class H2Stream extends Exchange {
   /** Trailer fields of the request body, once it has been read to its end. */
   trailer: Header | undefined = undefined;
 
-  private readonly stream: ServerHttp2Stream;
-  private readonly headers: IncomingHttpHeaders;
+  private readonly stream: OwnedStream;
+  // The request's fields as node:http2 gave them, till a tunnel opens: the
+  // tunnel keeps only their Header (what stream.header returns).
+  private headers: IncomingHttpHeaders;
   private hdr: Header | undefined = undefined;
   private fields: OutgoingHttpHeaders = {};
   private short = false; // cut(): the body ended before its content-length
   private endtrailer: OutgoingHttpHeaders | undefined = undefined; // what 'wantTrailers' sends
-  private readonly inbound: Inbound;
+  private inbound: Inbound | undefined = undefined; // on the first read
   private continued = false;
 
   /** @internal */
@@ -134,8 +154,8 @@ export class H2Stream extends Exchange {
     super(conf, conn, method, raw, target, "HTTP/2", protocol);
     this.stream = stream;
     this.headers = headers;
-    this.inbound = new Inbound(stream);
-    stream.on("trailers", (t: IncomingHttpHeaders) => (this.trailer = toheader(t)));
+    this.stream[OWNER] = this;
+    stream.on("trailers", ontrailers);
   }
 
   get header(): Header {
@@ -178,6 +198,7 @@ export class H2Stream extends Exchange {
       // A tunnel ends with END_STREAM on its data, as a TCP stream ends with a FIN.
       const wait = !endstream && !this.tunnel && (!last || trailer !== undefined);
       st.respond(this.fields, { endStream: endstream, waitForTrailers: wait });
+      this.fields = NONE; // node:http2 keeps its own copy (stream.sentHeaders)
       if (wait) st.once("wantTrailers", () => st.sendTrailers(this.endtrailer ?? {}));
     }
     if (this.nobody) return OK_P;
@@ -220,7 +241,7 @@ export class H2Stream extends Exchange {
       this.continued = true;
       if (!this.stream.headersSent) this.stream.additionalHeaders({ ":status": 100 });
     }
-    return this.inbound;
+    return (this.inbound ??= new Inbound(this.stream));
   }
 
   /** Past a 2xx to CONNECT the body is the tunnel's: no size limit. */
@@ -235,8 +256,10 @@ export class H2Stream extends Exchange {
    */
   opentunnel(): Tunnel {
     if (!this.tunnel || this.state !== SENDING) throw new TypeError("protocol.tunnel: only after a 2xx answer to CONNECT, once");
-    if (this.inbound.started) throw new TypeError("protocol.tunnel: the tunnel's bytes were read with read() already");
+    if (this.inbound?.started) throw new TypeError("protocol.tunnel: the tunnel's bytes were read with read() already");
     this.state = UPGRADED;
+    this.hdr ??= toheader(this.headers);
+    this.headers = NONE;
     return new H2Tunnel(this.stream, this.conn);
   }
 
@@ -261,8 +284,8 @@ export class H2Stream extends Exchange {
    */
   private settle(): void {
     const st = this.stream;
-    if (st.destroyed || this.inbound.finished || st.readableEnded) return;
-    this.inbound.drop();
+    if (st.destroyed || this.inbound?.finished || st.readableEnded) return;
+    (this.inbound ??= new Inbound(st)).drop();
     const timer = setTimeout(() => {
       if (!st.destroyed) st.close(NGHTTP2_CANCEL);
     }, this.conf.timeouts.body);

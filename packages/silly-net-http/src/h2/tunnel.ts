@@ -21,43 +21,71 @@ const { NGHTTP2_CANCEL } = http2.constants;
 const CLOSE_MS = 10_000;
 const CLOSE_BYTES = 16 * 1024 * 1024;
 
+/** The tunnel an HTTP/2 stream carries, for the listeners below, which every tunnel shares. */
+const TUNNEL = Symbol("tunnel");
+type Tagged = Http2Stream & { [TUNNEL]?: H2Tunnel };
+
+// An idle WebSocket holds one of these per stream: its listeners are
+// functions every tunnel shares (they find the tunnel on the stream), and
+// what only some tunnels need (writes waiting for a window) comes when needed.
 export class H2Tunnel implements Tunnel {
   readonly conn: Conn;
-  readonly #st: Http2Stream;
+  readonly #st: Tagged;
   #consumer: Consumer | undefined = undefined;
   #ended = false; // the consumer had its end()
-  /** Writes waiting for the stream's buffer to drain, in order: one pair of listeners serves them all. */
-  #waiting: ((r: WriteResult) => void)[] = [];
   #corked = false;
-  readonly #uncork = (): void => {
-    this.#corked = false;
-    this.#st.uncork();
-  };
+  /** Writes waiting for the stream's buffer to drain, in order: one 'drain' listener serves them all. */
+  #waiting: ((r: WriteResult) => void)[] | undefined = undefined;
 
   /** @internal */
   constructor(st: Http2Stream, conn: Conn) {
     this.#st = st;
     this.conn = conn;
-    st.on("drain", () => this.#settle(OK));
-    st.on("close", () => this.#settle(RESET));
+    (st as Tagged)[TUNNEL] = this;
+    st.on("close", H2Tunnel.#onclose);
+  }
+
+  static #of(st: Tagged): H2Tunnel {
+    return st[TUNNEL]!;
+  }
+
+  // A reset also ends the readable side: st.aborted at 'end' (or no 'end'
+  // before 'close') tells it apart from the peer's END_STREAM.
+  static #onclose(this: Tagged): void {
+    const t = H2Tunnel.#of(this);
+    t.#settle(RESET);
+    if (t.#consumer !== undefined) t.#end(CONNRESET);
+  }
+
+  static #ondata(this: Tagged, chunk: Buffer): void {
+    const t = H2Tunnel.#of(this);
+    if (!t.#ended) t.#consumer!.data(chunk);
+  }
+
+  static #onend(this: Tagged): void {
+    H2Tunnel.#of(this).#end(this.aborted ? CONNRESET : EOF);
+  }
+
+  static #ondrain(this: Tagged): void {
+    H2Tunnel.#of(this).#settle(OK);
+  }
+
+  static #uncork(t: H2Tunnel): void {
+    t.#corked = false;
+    t.#st.uncork();
   }
 
   #settle(r: WriteResult): void {
-    for (const resolve of this.#waiting.splice(0)) resolve(r);
+    const w = this.#waiting;
+    if (w !== undefined && w.length > 0) for (const resolve of w.splice(0)) resolve(r);
   }
 
   takeover(consumer: Consumer): void {
     if (this.#consumer !== undefined) throw new TypeError("tunnel.takeover: the tunnel was already taken over");
     this.#consumer = consumer;
     const st = this.#st;
-    // A reset also ends the readable side: 'aborted' (or no 'end' before
-    // 'close') tells it apart from the peer's END_STREAM.
-    st.on("data", (chunk: Buffer) => {
-      if (!this.#ended) consumer.data(chunk);
-    });
-    st.on("end", () => this.#end(st.aborted ? CONNRESET : EOF));
-    st.on("aborted", () => this.#end(CONNRESET));
-    st.on("close", () => this.#end(CONNRESET));
+    st.on("data", H2Tunnel.#ondata);
+    st.on("end", H2Tunnel.#onend);
     if (st.destroyed) this.#end(CONNRESET);
   }
 
@@ -80,15 +108,21 @@ export class H2Tunnel implements Tunnel {
     if (!this.#corked) {
       this.#corked = true;
       st.cork();
-      process.nextTick(this.#uncork);
+      process.nextTick(H2Tunnel.#uncork, this);
     }
     let room = true;
     if (Array.isArray(data)) for (const part of data as readonly Uint8Array[]) room = st.write(part);
     else room = st.write(data as Body);
     // Past the stream's buffer (the peer's window is shut) a write resolves
     // once it drains; one behind a waiting write waits too, to resolve in order.
-    if (room && this.#waiting.length === 0) return OK_P;
-    return new Promise<WriteResult>((resolve) => this.#waiting.push(resolve));
+    let w = this.#waiting;
+    if (room && (w === undefined || w.length === 0)) return OK_P;
+    if (w === undefined) {
+      w = this.#waiting = [];
+      st.on("drain", H2Tunnel.#ondrain);
+    }
+    const waiting = w;
+    return new Promise<WriteResult>((resolve) => waiting.push(resolve));
   }
 
   close(ms = CLOSE_MS, bytes = CLOSE_BYTES): void {
