@@ -15,6 +15,7 @@ import * as nodehttp from "node:http";
 import { createHash } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import http from "silly-net-http";
+import { rng } from "./lib/rng.js";
 
 const SEED = Number(process.env.HTTP_DIFF_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const CASES = Number(process.env.HTTP_DIFF_CASES ?? 400);
@@ -217,18 +218,6 @@ const CORPUS: Case[] = [
   crlf("GET / HTTP/1.1\nHost: a\nExpect: 100-continue\nContent-Length: 2\n\nab", []),
   crlf("POST / HTTP/1.1\nHost: a\nUpgrade: h2c\nConnection: Upgrade, HTTP2-Settings\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\nContent-Length: 3\n\nabc", []),
 ];
-
-/** A seeded PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Requests built from valid parts, with a malformed part now and then. */
 function generator(seed: number): () => Case {

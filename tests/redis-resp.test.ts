@@ -6,6 +6,7 @@ import * as assert from "uvu/assert";
 import { Decoder, MORE, encode, encodemany, LINE_MAX } from "../packages/silly-store-redis/src/resp.js";
 import type { Bulks, Reply } from "../packages/silly-store-redis/src/resp.js";
 import { RedisError } from "../packages/silly-store-redis/src/error.js";
+import { rng } from "./lib/rng.js";
 
 const b = (s: string): Buffer => Buffer.from(s);
 
@@ -273,18 +274,6 @@ test("a broken stream stays broken and buffers nothing more", () => {
 });
 
 // ---- random trees ----
-
-/** A small seeded generator (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A random reply and its RESP3 bytes. */
 function gen(rand: () => number, depth: number): [Reply, string] {
