@@ -118,26 +118,29 @@ function extensionsof(head: string): string | undefined {
 }
 
 /**
- * Our server echoes the two probes: the raw client sends them compressed at
- * the largest client window agreed, and inflates the echoes strictly at the
- * server window agreed. Context takeover shows in the size of the second echo.
+ * Our socket (`role`) echoes the two probes: the raw peer sends them compressed
+ * with its own direction's window as agreed, and inflates the echoes strictly
+ * with ours. Context takeover shows in the size of the second echo.
  */
-async function exchange(raw: Raw, s: Socket, a: Agreement, seed: number): Promise<void> {
-  const tx = new Zdir(true, a.cbits, !a.cnct);
-  const rx = new Zdir(false, a.sbits, !a.snct);
+async function exchange(raw: Raw, s: Socket, role: "server" | "client", a: Agreement, seed: number): Promise<void> {
+  const server = role === "server";
+  const [peerbits, peernct] = server ? [a.cbits, a.cnct] : [a.sbits, a.snct];
+  const [ourbits, ournct] = server ? [a.sbits, a.snct] : [a.cbits, a.cnct];
+  const tx = new Zdir(true, peerbits, !peernct);
+  const rx = new Zdir(false, ourbits, !ournct);
   const sizes: number[] = [];
   for (const m of probes(Math.min(a.sbits, a.cbits), seed)) {
-    raw.send(frame(1, await tx.run(Buffer.from(m)), { rsv: 4 }));
+    raw.send(frame(1, await tx.run(Buffer.from(m)), { rsv: 4, mask: server }));
     const [got, typ] = await s.read();
     assert.is(typ, "text");
-    assert.ok(got === m, "our server inflated the client's message");
+    assert.ok(got === m, `our ${role} inflated the peer's message`);
     await s.write(got, "text");
     const echo = await raw.message();
     assert.ok(echo.rsv1, "the echo is compressed");
     assert.is((await rx.run(echo.payload)).toString(), m, "the echo inflates within the agreed window");
     sizes.push(echo.payload.length);
   }
-  if (a.snct) assert.ok(sizes[1]! > 60, `no context takeover: the repeat stands alone (${sizes[1]} bytes)`);
+  if (ournct) assert.ok(sizes[1]! > 60, `no context takeover: the repeat stands alone (${sizes[1]} bytes)`);
   else assert.ok(sizes[1]! < 20, `context takeover: the repeat refers back (${sizes[1]} bytes)`);
 }
 
@@ -176,7 +179,7 @@ test("server: the negotiation matrix through upgrade, and every agreement honour
   for (const [what, opts, lines, want] of SERVER_CASES) {
     const [head, raw, s] = await handshake(opts, lines);
     assert.is(extensionsof(head), want, what);
-    if (want !== undefined) await exchange(raw, s, agreement(want), seed++);
+    if (want !== undefined) await exchange(raw, s, "server", agreement(want), seed++);
     else {
       // Declined: messages flow uncompressed, and RSV1 is a protocol error.
       raw.send(frame(1, "plain text, long enough to be compressed if it could be"));
@@ -241,30 +244,6 @@ test("client: the offer follows the options", async () => {
   assert.match(err!, /^websocket\.connect: websocket: compression option clientmaxwindowbits must be an integer in 8\.\.15, got 7$/);
 });
 
-/**
- * The raw server sends the two probes compressed at the largest server window
- * agreed; our client echoes them and the raw server inflates the echoes
- * strictly at the client window agreed.
- */
-async function clientexchange(raw: Raw, c: Socket, a: Agreement, seed: number): Promise<void> {
-  const tx = new Zdir(true, a.sbits, !a.snct);
-  const rx = new Zdir(false, a.cbits, !a.cnct);
-  const sizes: number[] = [];
-  for (const m of probes(Math.min(a.sbits, a.cbits), seed)) {
-    raw.send(frame(1, await tx.run(Buffer.from(m)), { rsv: 4, mask: false }));
-    const [got, typ] = await c.read();
-    assert.is(typ, "text");
-    assert.ok(got === m, "our client inflated the server's message");
-    await c.write(got, "text");
-    const echo = await raw.message();
-    assert.ok(echo.rsv1, "the echo is compressed");
-    assert.is((await rx.run(echo.payload)).toString(), m, "the echo inflates within the agreed window");
-    sizes.push(echo.payload.length);
-  }
-  if (a.cnct) assert.ok(sizes[1]! > 60, `no context takeover: the repeat stands alone (${sizes[1]} bytes)`);
-  else assert.ok(sizes[1]! < 20, `context takeover: the repeat refers back (${sizes[1]} bytes)`);
-}
-
 test("client: answers it accepts, each honoured on the wire", async () => {
   const answers = [
     "permessage-deflate",
@@ -280,7 +259,7 @@ test("client: answers it accepts, each honoured on the wire", async () => {
   for (const answer of answers) {
     const [c, err, , raw] = await connectto(answer);
     assert.ok(c, `${answer}: ${err}`);
-    await clientexchange(raw, c!, agreement(answer.replace(/"/g, "")), seed++);
+    await exchange(raw, c!, "client", agreement(answer.replace(/"/g, "")), seed++);
     c!.conn.close();
   }
   // Declined: no header, no compression; RSV1 from the server is a 1002.
