@@ -15,7 +15,8 @@ import { ACCEPT } from "./decode.js";
 import { hastoken } from "./fields.js";
 import { H1Client, newlink } from "./h1/client.js";
 import type { ClientConf, Home, Link } from "./h1/client.js";
-import { H2Session, H2Client } from "./h2/client.js";
+import type { H2Session } from "./h2/client.js";
+import { loadh2client } from "./lazy.js";
 
 const DEFAULT_TIMEOUT = 60_000;
 /** Idle HTTP/1.1 connections kept per origin; past this the oldest is closed. */
@@ -154,10 +155,15 @@ class Route implements Home {
 
 // ---- connecting ----
 
+/** The HTTP/2 client code, once a connection offered "h2" (only then can a session exist). */
+let h2: Awaited<ReturnType<typeof loadh2client>> | undefined;
+
 async function dial(p: Plan, h2ok: boolean): Promise<[Conn, undefined] | [undefined, string]> {
   const o = p.opts;
   let alpnprotos = o.alpnprotos ?? ["http/1.1"];
   if (!h2ok) alpnprotos = alpnprotos.filter((x) => x !== "h2");
+  // The HTTP/2 code comes before a connection that may need it.
+  if (h2ok && alpnprotos.includes("h2")) h2 ??= await loadh2client();
   const [conn, err] = p.secure
     ? await tls.connect(p.addr, {
         hostname: o.hostname,
@@ -197,13 +203,13 @@ function h2stream(p: Plan, session: H2Session): ClientStream {
   const scan = newscan();
   scanheaders(p.headers, H2, scan, "http.request"); // already found valid by request()
   if (scan.host !== undefined) scan.fields["host"] = scan.host;
-  return new H2Client(session, p.method, p.url, scan.fields, scan.length, p.opts.protocol, p.conf);
+  return new h2!.H2Client(session, p.method, p.url, scan.fields, scan.length, p.opts.protocol, p.conf);
 }
 
 /** A new HTTP/2 session on `conn`, kept for the origin unless the plan says not to reuse. */
 function newsession(p: Plan, conn: Conn, origin: Origin | undefined): H2Session {
   const authority = `${p.secure ? "https" : "http"}://${p.addr}`;
-  const s: H2Session = new H2Session(conn, authority, p.conf, origin === undefined, IDLE_MS, () => {
+  const s: H2Session = new h2!.H2Session(conn, authority, p.conf, origin === undefined, IDLE_MS, () => {
     const o = origin === undefined ? undefined : origins.get(origin.key);
     if (o !== undefined && o.h2 === s) o.h2 = undefined;
   });

@@ -6,8 +6,7 @@
 import type { Conn } from "silly/net/tcp";
 import type { Consumer } from "silly/net/protocol";
 import type { Body, ClientStream, ServerStream, WriteResult } from "./types.js";
-import { H2Stream } from "./h2/server.js";
-import { H2Client } from "./h2/client.js";
+import { OPENTUNNEL } from "./opentunnel.js";
 
 /**
  * An HTTP/2 stream that a 2xx answer to CONNECT (RFC 9113 8.5, or RFC 8441's
@@ -59,7 +58,8 @@ export interface Tunnel {
  * tunnel's bytes; or when called twice for a stream.
  */
 export function tunnel(stream: ServerStream | ClientStream): Tunnel {
-  if (stream instanceof H2Stream || stream instanceof H2Client) return stream.opentunnel();
+  const open = (stream as { [OPENTUNNEL]?: () => Tunnel })[OPENTUNNEL];
+  if (typeof open === "function") return open.call(stream);
   throw new TypeError("protocol.tunnel: over HTTP/1.x the tunnel of a CONNECT is stream.conn");
 }
 

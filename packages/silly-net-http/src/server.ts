@@ -8,7 +8,7 @@ import { DEFAULT_LIMITS, DEFAULT_TIMEOUTS } from "./types.js";
 import type { Limits, ServerStream, Timeouts } from "./types.js";
 import type { ServerConf } from "./serve.js";
 import { Session } from "./h1/server.js";
-import { H2SERVER, serveh2 } from "./h2/server.js";
+import { h2serversupported, loadh2server } from "./lazy.js";
 
 export interface ListenConf {
   /** "127.0.0.1:8080", ":8080" (every interface), "[::1]:8080"; port 0 picks a free port. */
@@ -109,6 +109,10 @@ export function listen(conf: ListenConf): Promise<ListenResult> {
     closing: false,
     extendedconnect: conf.extendedconnect !== false,
   };
+  const offered = conf.alpnprotos ?? ["http/1.1"];
+  let serveh2: ((conn: Conn, conf: ServerConf) => void) | undefined;
+  const wanth2 = secure && Array.isArray(offered) && offered.includes("h2") && h2serversupported();
+  const h2 = wanth2 ? loadh2server().then((m) => void (serveh2 = m.serveh2)) : undefined;
   // Called directly on the accepting turn (no task per connection): it only
   // sets up the session, whose requests each run in a task of their own.
   const accept = direct((conn: Conn): void => {
@@ -118,13 +122,15 @@ export function listen(conf: ListenConf): Promise<ListenResult> {
     }
     const proto = conn.alpnproto;
     if (proto === undefined || proto === "http/1.1") new Session(conn, sc).start();
-    else if (proto === "h2") serveh2(conn, sc);
+    else if (proto === "h2" && serveh2 !== undefined) serveh2(conn, sc);
+    else if (proto === "h2" && h2 !== undefined) void h2.then(() => serveh2!(conn, sc)); // the code is still loading
     else conn.close(); // offered through alpnprotos, but not spoken here
   });
-  let alpnprotos = conf.alpnprotos ?? ["http/1.1"];
-  if (!H2SERVER) alpnprotos = alpnprotos.filter((p) => p !== "h2");
-  const bound = secure
-    ? tls.listen({ addr: conf.addr, certs: conf.certs!, alpnprotos, backlog: conf.backlog, accept })
-    : tcp.listen({ addr: conf.addr, backlog: conf.backlog, accept });
-  return bound.then((r): ListenResult => (r[0] === undefined ? [undefined, r[1]] : [new Server(r[0], sc), undefined]));
+  const done = (r: [Listener, undefined] | [undefined, string]): ListenResult =>
+    r[0] === undefined ? [undefined, r[1]] : [new Server(r[0], sc), undefined];
+  if (!secure) return tcp.listen({ addr: conf.addr, backlog: conf.backlog, accept }).then(done);
+  const alpnprotos = h2 === undefined ? offered.filter((p) => p !== "h2") : offered;
+  const bound = tls.listen({ addr: conf.addr, certs: conf.certs!, alpnprotos, backlog: conf.backlog, accept });
+  // The listener is handed out once the HTTP/2 code is here too.
+  return (h2 === undefined ? bound : h2.then(() => bound)).then(done);
 }

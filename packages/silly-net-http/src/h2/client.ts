@@ -21,6 +21,7 @@ import { Inbound } from "./inbound.js";
 import { RESET, send } from "./outbound.js";
 import { toheader, trailerfields } from "./fields.js";
 import { H2Tunnel } from "./tunnel.js";
+import { OPENTUNNEL } from "../opentunnel.js";
 
 const { NGHTTP2_CANCEL } = http2.constants;
 /** Methods that define no request content: no content-length: 0 for them. */
@@ -317,7 +318,7 @@ export class H2Client implements ClientStream {
   }
 
   /** @internal After a 2xx to CONNECT: the stream as a byte stream for a protocol layer (protocol.tunnel); close() leaves it alone from then on. */
-  opentunnel(): Tunnel {
+  [OPENTUNNEL](): Tunnel {
     const st = this.st;
     const ok = this.method === "CONNECT" && this.status !== undefined && this.status >= 200 && this.status < 300;
     if (!ok || st === undefined || this.closed) throw new TypeError("protocol.tunnel: only after a 2xx answer to CONNECT, once");

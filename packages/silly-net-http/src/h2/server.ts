@@ -30,13 +30,12 @@ import { toheader, trailerfields } from "./fields.js";
 import { Inbound } from "./inbound.js";
 import { RESET, send } from "./outbound.js";
 import { H2Tunnel } from "./tunnel.js";
+import { OPENTUNNEL } from "../opentunnel.js";
 
 const { NGHTTP2_CANCEL, NGHTTP2_INTERNAL_ERROR } = http2.constants;
 /** RFC 9113 6.5.2: each field counts its name, its value and 32 bytes. */
 const FIELD_OVERHEAD = 32;
 
-/** Can this Node serve HTTP/2 over a connection of ours? (http2.performServerHandshake: Node 20.12+.) */
-export const H2SERVER = typeof (http2 as { performServerHandshake?: unknown }).performServerHandshake === "function";
 
 function noop(): void {}
 
@@ -254,7 +253,7 @@ export class H2Stream extends Exchange {
    * protocol layer (protocol.tunnel). The response is then the tunnel's: the
    * handler's return leaves it open.
    */
-  opentunnel(): Tunnel {
+  [OPENTUNNEL](): Tunnel {
     if (!this.tunnel || this.state !== SENDING) throw new TypeError("protocol.tunnel: only after a 2xx answer to CONNECT, once");
     if (this.inbound?.started) throw new TypeError("protocol.tunnel: the tunnel's bytes were read with read() already");
     this.state = UPGRADED;

@@ -1,13 +1,8 @@
 // silly.net.tls: TLS listeners and connections with the same Conn verbs as tcp.
 import { X509Certificate } from "node:crypto";
+import { createRequire } from "node:module";
 import { isIP } from "node:net";
-import {
-  checkServerIdentity,
-  connect as tlsconnect,
-  createSecureContext,
-  createServer,
-  rootCertificates,
-} from "node:tls";
+import type * as NodeTls from "node:tls";
 import type { ConnectionOptions, SecureContext, Server, TLSSocket } from "node:tls";
 import { TLS } from "../errno.js";
 import { causeof } from "../internal/cause.js";
@@ -17,6 +12,14 @@ import { acceptor } from "./accept.js";
 import { checktimeout, localof, whenconnected } from "./dial.js";
 import type { ConnectResult } from "./conn.js";
 import { bind, Listener } from "./listener.js";
+
+// node:tls (and what it loads) weighs ~0.6 MB of heap: loaded on first use,
+// so a process that never speaks TLS does not carry it.
+const require = createRequire(import.meta.url);
+let nodetls: typeof NodeTls | undefined;
+function nodeTls(): typeof NodeTls {
+  return (nodetls ??= require("node:tls") as typeof NodeTls);
+}
 
 export { Conn, Listener };
 export type { ReadResult, WriteResult, CloseResult, ConnectResult, Data } from "./conn.js";
@@ -100,7 +103,7 @@ export function listen(conf: ListenConf): Promise<ListenResult> {
   if (typeof served === "string") return Promise.resolve([undefined, served]);
   const table = { served };
   const take = acceptor(conf.accept);
-  const server = createServer({
+  const server = nodeTls().createServer({
     allowHalfOpen: true,
     noDelay: true,
     // Bounds a client that connects and never completes (or half-closes before) its handshake.
@@ -126,7 +129,7 @@ function makeserved(certs: readonly CertConf[], ciphers: string | undefined, who
     }
     const opts = { cert: pemtext(c.cert), key: pemtext(c.key), ciphers };
     try {
-      out.push({ ctx: createSecureContext(opts), names: certnames(new X509Certificate(opts.cert)), opts });
+      out.push({ ctx: nodeTls().createSecureContext(opts), names: certnames(new X509Certificate(opts.cert)), opts });
     } catch (err) {
       return `${who}: certs[${i}]: ${causeof(err, true)}`;
     }
@@ -204,12 +207,12 @@ export function connect(addr: string, opts: ConnectOpts = {}): Promise<ConnectRe
       allowHalfOpen: true,
       // SNI carries names only; an IP is still checked against the certificate below.
       servername: isIP(name) === 0 ? name : undefined,
-      checkServerIdentity: (_host, cert) => checkServerIdentity(name, cert),
+      checkServerIdentity: (_host, cert) => nodeTls().checkServerIdentity(name, cert),
       rejectUnauthorized: opts.verify !== false,
       ALPNProtocols: opts.alpnprotos === undefined ? undefined : [...opts.alpnprotos],
       secureContext: ctx,
     };
-    socket = tlsconnect(options);
+    socket = nodeTls().connect(options);
   } catch (err) {
     return Promise.resolve([undefined, `${TLS}: ${causeof(err, true)}`]);
   }
@@ -229,7 +232,7 @@ function cacontext(ca: Pem | readonly Pem[]): SecureContext | string {
   let ctx = cacache.get(key);
   if (ctx === undefined) {
     try {
-      ctx = createSecureContext({ ca: [...rootCertificates, ...pems] });
+      ctx = nodeTls().createSecureContext({ ca: [...nodeTls().rootCertificates, ...pems] });
     } catch (err) {
       return `${TLS}: bad ca: ${causeof(err, true)}`;
     }
