@@ -492,6 +492,24 @@ test("connection reuse: Keep-Alive timeout=1 from the server means no reuse; idl
   await srv2.close();
 });
 
+test("connection reuse: the sweep closes an idle connection once its keep-alive time is up", async () => {
+  // The server would keep it for a minute: a close within the test's bound is the client's.
+  const srv = await countingserver((_req, _body, res) => {
+    res.setHeader("keep-alive", "timeout=3"); // kept for 2 s: a second less than the server says
+    res.end("x");
+  });
+  srv.server.keepAliveTimeout = 60_000;
+  const [res] = await http.get(`http://127.0.0.1:${srv.port}/`);
+  assert.is(res?.body.toString(), "x");
+  const kept = Date.now();
+  await srv.closes(1);
+  const idle = Date.now() - kept;
+  assert.ok(idle >= 1500, `closed after ${idle} ms: it should have been kept for 2 s`);
+  await http.get(`http://127.0.0.1:${srv.port}/`);
+  assert.is(srv.opened(), 2, "the swept connection is not reused");
+  await srv.close();
+});
+
 // ---- decompression ----
 
 test("decompress: gzip, deflate (zlib and raw) and br are decoded and announced; off by default", async () => {

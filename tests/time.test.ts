@@ -33,14 +33,16 @@ test("sleep inside a task waits at least ms and shows WAIT", async () => {
 test("after fires in deadline order, gives session or ud, runs as a task", async () => {
   const fired: unknown[] = [];
   let insideTask = false;
+  // Deadlines 100 ms apart: a stall between two of these calls (a busy
+  // machine) must not reorder them, as 10 ms apart once did.
   await new Promise<void>((resolve) => {
-    const s30 = time.after(30, (s) => {
+    const s30 = time.after(300, (s) => {
       fired.push(["s", s === s30]);
       insideTask = task.running() !== undefined;
       resolve();
     });
-    time.after(10, (ud) => fired.push(ud), "ten");
-    time.after(20, (ud) => fired.push(ud), { n: 20 });
+    time.after(100, (ud) => fired.push(ud), "ten");
+    time.after(200, (ud) => fired.push(ud), { n: 20 });
   });
   assert.equal(fired, ["ten", { n: 20 }, ["s", true]]);
   assert.ok(insideTask);
