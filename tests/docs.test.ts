@@ -5,7 +5,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { spawn } from "node:child_process";
-import { mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { deferred } from "./lib/deferred.js";
@@ -36,20 +36,17 @@ export function extract(page: string, text: string): Block[] {
   return blocks;
 }
 
-function run(file: string): Promise<{ code: number | null; out: string }> {
+/** Run node with `args` from the repo root; killed after `ms`. */
+function node(args: string[], ms: number, env: NodeJS.ProcessEnv = process.env): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ["--conditions=source", "--import", "tsx", file], {
-      cwd: root,
-      env: redis === undefined ? process.env : { ...process.env, REDIS_ADDR: redis.addr },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const child = spawn(process.execPath, args, { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     child.stdout.on("data", (d) => (out += d));
     child.stderr.on("data", (d) => (out += d));
     const timer = setTimeout(() => {
-      out += `\n[killed after ${LIMIT_MS} ms]`;
+      out += `\n[killed after ${ms} ms]`;
       child.kill("SIGKILL");
-    }, LIMIT_MS);
+    }, ms);
     child.on("close", (code) => {
       clearTimeout(timer);
       resolve({ code, out });
@@ -57,10 +54,16 @@ function run(file: string): Promise<{ code: number | null; out: string }> {
   });
 }
 
+function run(file: string): Promise<{ code: number | null; out: string }> {
+  const env = redis === undefined ? process.env : { ...process.env, REDIS_ADDR: redis.addr };
+  return node(["--conditions=source", "--import", "tsx", file], LIMIT_MS, env);
+}
+
 const pages = [
   ...readdirSync(join(root, "docs")).filter((f) => f.endsWith(".md")).map((f) => join("docs", f)),
   "README.md",
 ];
+rmSync(outdir, { recursive: true, force: true }); // no blocks of older versions of the pages
 mkdirSync(outdir, { recursive: true });
 const files: { name: string; file: string }[] = [];
 let needsredis = false;
@@ -106,6 +109,21 @@ files.forEach(({ name }, i) => {
 
 test.after(async () => {
   await redis?.stop();
+});
+
+// The blocks also type-check as they are (strict, as the packages): an
+// example that runs but would not compile in a user's project is a defect.
+test("every block type-checks", async () => {
+  writeFileSync(
+    join(outdir, "tsconfig.json"),
+    JSON.stringify({
+      extends: "../../tsconfig.base.json",
+      compilerOptions: { noEmit: true, composite: false, declaration: false, declarationMap: false, rootDir: "../..", lib: ["ES2023", "DOM"], customConditions: ["source"] },
+      include: ["./*.ts"],
+    }),
+  );
+  const r = await node([join(root, "node_modules", "typescript", "bin", "tsc"), "-p", join(outdir, "tsconfig.json")], 120_000);
+  assert.is(r.code, 0, `tsc found errors in the docs' blocks (files under .tmp/docblocks are named page_line):\n${r.out}`);
 });
 
 test("the docs have runnable blocks", () => {

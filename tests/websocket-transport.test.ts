@@ -76,8 +76,8 @@ function pair(serveropts = {}): [Socket, Socket] {
   const b = new End();
   a.peer = b;
   b.peer = a;
-  const server = new Socket(a, "server", { pinginterval: 0, ...serveropts }, undefined, pipe);
-  const client = new Socket(b, "client", undefined, undefined, pipe);
+  const server = new Socket(a, "server", { pinginterval: 0, ...serveropts }, undefined as never, pipe); // no HTTP stream under this transport
+  const client = new Socket(b, "client", undefined, undefined as never, pipe);
   return [server, client];
 }
 

@@ -5,11 +5,11 @@ import type { ClientStream, RequestOptions } from "silly-net-http";
 import { acceptkey, genkey, hastoken } from "./codec/index.js";
 import { Socket } from "./socket.js";
 import { confirmcompression, offercompression } from "./negotiate.js";
-import type { SocketOptions } from "./socket.js";
+import type { HandshakeStream, SocketOptions } from "./socket.js";
 import { tunnel } from "silly-net-http/protocol";
 import { tunneltransport } from "./transport.js";
 
-export type ConnectResult = [Socket, undefined] | [undefined, string];
+export type ConnectResult = [Socket<HandshakeStream>, undefined] | [undefined, string];
 
 export interface ConnectOptions extends SocketOptions, Omit<RequestOptions, "protocol"> {
   /** Subprotocols to offer (sec-websocket-protocol). */
@@ -55,8 +55,8 @@ export async function connect(url: string, header?: Record<string, string>, opts
   }
   opened ??= await overh1(target, headers, ropts);
   if (typeof opened === "string") return [undefined, `websocket.connect: ${opened}`];
-  const stream = opened;
-  const res = stream.header!;
+  const stream = opened as HandshakeStream; // overh1 and overh2 return a stream once its answer was read
+  const res = stream.header;
   // An answer the client cannot accept fails the connection: no frame is sent.
   const [agreed, xerr] = confirmcompression(res["sec-websocket-extensions"], deflate?.config);
   if (xerr !== undefined) return abandon(stream, xerr);

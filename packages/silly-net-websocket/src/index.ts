@@ -7,7 +7,7 @@ export { upgrade, connect, budget };
 export { Socket, DEFAULTS } from "./socket.js";
 export type { Budget } from "./codec/budget.js";
 export type { Compression, CompressionOptions } from "./codec/types.js";
-export type { ReadResult, WriteResult, WriteType, MessageType, SocketOptions } from "./socket.js";
+export type { ReadResult, WriteResult, WriteType, MessageType, SocketOptions, HandshakeStream } from "./socket.js";
 export type { UpgradeOptions, UpgradeResult } from "./server.js";
 export type { ConnectOptions, ConnectResult } from "./client.js";
 

@@ -9,7 +9,7 @@ import { tunnel } from "silly-net-http/protocol";
 import { tunneltransport } from "./transport.js";
 import type { SocketOptions } from "./socket.js";
 
-export type UpgradeResult = [Socket, undefined] | [undefined, string];
+export type UpgradeResult = [Socket<ServerStream>, undefined] | [undefined, string];
 
 export interface UpgradeOptions extends SocketOptions {
   /**

@@ -10,6 +10,7 @@
 // conn's output (writeinto).
 import { isUtf8 } from "node:buffer";
 import type { Conn } from "silly/net/tcp";
+import type { ClientStream, Header, ServerStream } from "silly-net-http";
 import { Protocol, encodeinto, typeopcode, validclosecode, MAX_REASON } from "./codec/index.js";
 import type { DeflateConfig, DeflateParams, ProtocolOptions } from "./codec/index.js";
 import { Budget } from "./codec/budget.js";
@@ -112,9 +113,16 @@ const HANDED = 4;
 
 // The Socket is the protocol's host (codec ProtocolHost) and the ticker's
 // entry (ticker Timed); those members are internal, so it declares neither.
-export class Socket {
+/** A client's stream once its handshake succeeded: the answer's status and header are there. */
+export type HandshakeStream = ClientStream & { readonly status: number; readonly header: Header };
+
+/**
+ * A WebSocket. `S` is the HTTP stream it came from: a `ServerStream` for
+ * websocket.upgrade(), a `HandshakeStream` for websocket.connect().
+ */
+export class Socket<S extends ServerStream | HandshakeStream = ServerStream | HandshakeStream> {
   /** The HTTP stream the socket was upgraded from (or connected through). */
-  readonly stream: unknown;
+  readonly stream: S;
 
   readonly #proto: Protocol;
   readonly #io: unknown; // the byte stream, as #tx knows it
@@ -132,7 +140,7 @@ export class Socket {
    * byte stream, a tcp or tls Conn unless another Transport is given;
    * `deflate`, what the handshake agreed for compression, if it did.
    */
-  constructor(io: unknown, role: "server" | "client", opts: SocketOptions | undefined, stream: unknown, tx: Transport<never> = conntransport, deflate?: Agreed) {
+  constructor(io: unknown, role: "server" | "client", opts: SocketOptions | undefined, stream: S, tx: Transport<never> = conntransport, deflate?: Agreed) {
     this.stream = stream;
     this.#io = io;
     this.#tx = tx as Transport<unknown>;
