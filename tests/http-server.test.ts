@@ -763,6 +763,14 @@ test("listen errors are values; bad configuration throws", async () => {
     }
   }
   assert.is(threw, 4);
+  // Offering h2 (whose code loads on first use) changes none of it: bad shapes throw at the call, a bad certificate is a value.
+  const h2 = ["h2", "http/1.1"];
+  assert.throws(() => http.listen({ addr: "127.0.0.1:0", handler: () => {}, certs: [], alpnprotos: h2 }), /certs/);
+  assert.throws(() => http.listen({ addr: "127.0.0.1:0", handler: () => {}, certs: [{ cert: 1, key: 2 }] as never, alpnprotos: h2 }), /certs\[0\]/);
+  assert.throws(() => http.listen({ addr: "127.0.0.1:0", handler: () => {}, certs: [{ cert: "x", key: "y" }], alpnprotos: "h2" as never }), /alpnprotos/);
+  const [s4, err4] = await http.listen({ addr: "127.0.0.1:0", handler: () => {}, certs: [{ cert: "not a cert", key: "not a key" }], alpnprotos: h2 });
+  assert.is(s4, undefined);
+  assert.match(String(err4), /certs\[0\]/);
   server.close();
 });
 

@@ -163,7 +163,7 @@ async function dial(p: Plan, h2ok: boolean): Promise<[Conn, undefined] | [undefi
   let alpnprotos = o.alpnprotos ?? ["http/1.1"];
   if (!h2ok) alpnprotos = alpnprotos.filter((x) => x !== "h2");
   // The HTTP/2 code comes before a connection that may need it.
-  if (h2ok && alpnprotos.includes("h2")) h2 ??= await loadh2client();
+  if (h2ok) h2 ??= await loadh2client();
   const [conn, err] = p.secure
     ? await tls.connect(p.addr, {
         hostname: o.hostname,

@@ -129,7 +129,8 @@ export function listen(conf: ListenConf): Promise<ListenResult> {
   const done = (r: [Listener, undefined] | [undefined, string]): ListenResult =>
     r[0] === undefined ? [undefined, r[1]] : [new Server(r[0], sc), undefined];
   if (!secure) return tcp.listen({ addr: conf.addr, backlog: conf.backlog, accept }).then(done);
-  const alpnprotos = h2 === undefined ? offered.filter((p) => p !== "h2") : offered;
+  // (tls.listen says what is wrong with an alpnprotos that is not an array.)
+  const alpnprotos = h2 === undefined && Array.isArray(offered) ? offered.filter((p) => p !== "h2") : offered;
   const bound = tls.listen({ addr: conf.addr, certs: conf.certs!, alpnprotos, backlog: conf.backlog, accept });
   // The listener is handed out once the HTTP/2 code is here too.
   return (h2 === undefined ? bound : h2.then(() => bound)).then(done);
