@@ -111,11 +111,11 @@ const STOPPED = 2;
 /** A message went straight to a waiting reader, and read() was not called since. */
 const HANDED = 4;
 
-// The Socket is the protocol's host (codec ProtocolHost) and the ticker's
-// entry (ticker Timed); those members are internal, so it declares neither.
 /** A client's stream once its handshake succeeded: the answer's status and header are there. */
 export type HandshakeStream = ClientStream & { readonly status: number; readonly header: Header };
 
+// The Socket is the protocol's host (codec ProtocolHost) and the ticker's
+// entry (ticker Timed); those members are internal, so it declares neither.
 /**
  * A WebSocket. `S` is the HTTP stream it came from: a `ServerStream` for
  * websocket.upgrade(), a `HandshakeStream` for websocket.connect().

@@ -36,7 +36,6 @@ const { NGHTTP2_CANCEL, NGHTTP2_INTERNAL_ERROR } = http2.constants;
 /** RFC 9113 6.5.2: each field counts its name, its value and 32 bytes. */
 const FIELD_OVERHEAD = 32;
 
-
 function noop(): void {}
 
 /**
