@@ -17,7 +17,7 @@
 // - a reply larger than `maxreply`: "toolarge", the connection stays.
 import type { Conn } from "silly/net/tcp";
 import { CLOSED, Link, hellocmd, now } from "./link.js";
-import type { Settings } from "./link.js";
+import type { Settings, TlsOptions } from "./link.js";
 import { encode, encodemany } from "./resp.js";
 import type { Arg, Args, Bulks, Decoder, Reply } from "./resp.js";
 import { MORE } from "./resp.js";
@@ -27,13 +27,17 @@ import type { CommandName } from "./commands.js";
 import { PubSubLink } from "./pubsub.js";
 import type { SubscribeResult } from "./pubsub.js";
 
+export type { TlsOptions };
+
 export type Result<T extends Reply = Reply> = [T, undefined] | [undefined, RedisError];
 export type PipelineResult = [Result[], undefined] | [undefined, RedisError];
 export type Command = <T extends Reply = Reply>(...args: Args) => Promise<Result<T>>;
 
 export interface Options {
-  /** "host:port", or a URL "redis://[user:password@]host[:port][/db]" (its parts fill the options below). */
+  /** "host:port", or a URL "redis://[user:password@]host[:port][/db]" (its parts fill the options below); "rediss://" speaks TLS. */
   addr: string;
+  /** Speak TLS: true (the system's CAs, the host's name checked), or how to check the server. Implied by "rediss://". */
+  tls?: boolean | TlsOptions;
   /** The password: AUTH on every connection (upstream's name). */
   auth?: string;
   /** An ACL user name to AUTH as (Redis 6+); goes with `auth`. */
@@ -170,7 +174,8 @@ function checkms(v: unknown, what: string): void {
 function fromurl(o: Options): Options {
   if (!/^rediss?:\/\//i.test(o.addr)) return o;
   const u = new URL(o.addr);
-  if (u.protocol !== "redis:") throw new TypeError(`redis.new: ${u.protocol}// is not supported (no TLS yet); use redis://`);
+  const secure = u.protocol === "rediss:";
+  if (secure && o.tls === false) throw new TypeError("redis.new: a rediss:// URL with tls: false");
   const db = u.pathname.length > 1 ? Number(u.pathname.slice(1)) : undefined;
   if (db !== undefined && !Number.isInteger(db)) throw new TypeError(`redis.new: bad database in ${o.addr}`);
   return {
@@ -179,6 +184,7 @@ function fromurl(o: Options): Options {
     user: o.user ?? (u.username !== "" ? decodeURIComponent(u.username) : undefined),
     auth: o.auth ?? (u.password !== "" ? decodeURIComponent(u.password) : undefined),
     db: o.db ?? db,
+    tls: o.tls ?? (secure || undefined),
   };
 }
 
@@ -194,6 +200,9 @@ function settings(opts: Options): Settings {
   if (o.db !== undefined && !(Number.isInteger(o.db) && o.db >= 0)) throw new TypeError("redis.new: db must be an integer >= 0");
   if (o.resp !== undefined && o.resp !== 2 && o.resp !== 3) throw new TypeError("redis.new: resp must be 2 or 3");
   if (o.user !== undefined && o.auth === undefined) throw new TypeError("redis.new: user needs auth (the password)");
+  if (o.tls !== undefined && typeof o.tls !== "boolean" && (o.tls === null || typeof o.tls !== "object")) {
+    throw new TypeError("redis.new: tls must be a boolean or { hostname, ca, verify }");
+  }
   const hello: Settings["hello"] = [];
   if (o.resp === 3) {
     const args: Arg[] = ["HELLO", "3"];
@@ -207,6 +216,7 @@ function settings(opts: Options): Settings {
   if (o.db !== undefined && o.db !== 0) hello.push(hellocmd("SELECT", o.db));
   return {
     addr: o.addr,
+    tls: o.tls === true ? {} : o.tls === false ? undefined : o.tls,
     hello,
     timeout: o.timeout,
     connecttimeout: o.connecttimeout ?? DEFAULTS.connecttimeout,

@@ -8,7 +8,7 @@ export { COMMANDS } from "./commands.js";
 export type { ErrorKind } from "./error.js";
 export { Subscription, Message } from "./pubsub.js";
 export type { SubscribeResult, MessageResult } from "./pubsub.js";
-export type { Options, Result, PipelineResult, Command } from "./client.js";
+export type { Options, TlsOptions, Result, PipelineResult, Command } from "./client.js";
 export type { Arg, Args, Reply } from "./resp.js";
 
 const redis = { new: create, create, Client };

@@ -1,6 +1,6 @@
 // One connection to the server, made on demand and made again after a loss.
 //
-// A connection attempt is TCP, then the handshake (HELLO / AUTH / CLIENT
+// A connection attempt is TCP (or TLS), then the handshake (HELLO / AUTH / CLIENT
 // SETNAME / SELECT, pipelined, every reply checked, read with conn.read).
 // Then the decoder takes the conn over (silly/net/protocol): every chunk goes
 // to it as it arrives, and the replies it completes are handed out at once.
@@ -8,6 +8,8 @@
 // long each time up to `maxbackoff`; callers that arrive meanwhile share the
 // next attempt. A connection that drops is tried again at once.
 import tcp from "silly/net/tcp";
+import tls from "silly/net/tls";
+import type { ConnectOpts } from "silly/net/tls";
 import errno from "silly/errno";
 import protocol from "silly/net/protocol";
 import type { Conn } from "silly/net/tcp";
@@ -15,8 +17,13 @@ import { Decoder, MORE, encode } from "./resp.js";
 import type { Arg } from "./resp.js";
 import { RedisError } from "./error.js";
 
+/** How a TLS connection checks the server (silly/net/tls's connect options). */
+export type TlsOptions = Pick<ConnectOpts, "hostname" | "ca" | "verify">;
+
 export interface Settings {
   addr: string;
+  /** TLS, and how to check the server; undefined: plain TCP. */
+  tls: TlsOptions | undefined;
   /** Commands of the handshake, each with the name to report when it fails. */
   hello: { name: string; bytes: Buffer }[];
   timeout: number | undefined;
@@ -105,7 +112,8 @@ export abstract class Link {
   private async dial(): Promise<RedisError | undefined> {
     if (this.o.closed) return CLOSED;
     const deadline = now() + this.o.connecttimeout;
-    const [conn, err] = await tcp.connect(this.o.addr, { timeout: this.o.connecttimeout });
+    const { addr, tls: t, connecttimeout: timeout } = this.o;
+    const [conn, err] = t === undefined ? await tcp.connect(addr, { timeout }) : await tls.connect(addr, { ...t, timeout });
     if (conn === undefined) return new RedisError("connect", `${this.o.addr}: ${err}`);
     const dec = new Decoder(this.o.maxreply);
     const failed = await this.handshake(conn, dec, deadline);
