@@ -17,6 +17,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { writeHeapSnapshot } from "node:v8";
 import { Args } from "./lib/args.js";
+import { childlines } from "./lib/childlines.js";
 import { diff, kinds, oneoff } from "./lib/heapdiff.js";
 import { median } from "./lib/stats.js";
 import { OP_TEXT, handshakeRequest, makePayload, maskedFrame, newKey } from "./lib/wsproto.js";
@@ -83,22 +84,7 @@ async function round(which: string, snapdir?: string): Promise<PerConn> {
     cwd: root,
     stdio: ["pipe", "pipe", "inherit"],
   });
-  let out = "";
-  const waiting: (() => void)[] = [];
-  child.stdout.on("data", (d: Buffer) => {
-    out += d.toString();
-    for (const w of waiting.splice(0)) w();
-  });
-  const line = async (re: RegExp): Promise<number[]> => {
-    for (;;) {
-      const m = re.exec(out);
-      if (m !== null) {
-        out = out.slice(m.index + m[0].length);
-        return m.slice(1).map(Number);
-      }
-      await new Promise<void>((r) => waiting.push(r));
-    }
-  };
+  const line = childlines(child, `the ${which} server`);
   const [port] = await line(/PORT=(\d+)/);
   const ask = (name: string): string => (snapdir === undefined ? "heap\n" : `snap ${join(snapdir, name)}.heapsnapshot\n`);
   child.stdin.write(ask("before"));
