@@ -29,11 +29,12 @@ const files = walk(join(root, "tests")).filter(
   (f) => filters.length === 0 || filters.some((x) => f.includes(x)),
 );
 // Suites that run a second time with a fallback switched on, so both paths
-// stay covered: the public 'data' read path (packages/silly/src/net/fastread.ts)
+// stay covered: the public net.Socket path (packages/silly/src/net/fastread.ts
+// and handlesocket.ts),
 // AsyncLocalStorage as the task identity carrier (internal/identity.ts), and
 // zlib's public one-shot functions for permessage-deflate (silly-net-websocket/src/deflate.ts).
 const VARIANTS = [
-  { env: { SILLY_FASTREAD: "0" }, suites: ["tcp.test.ts", "protocol.test.ts", "websocket.test.ts", "http-server.test.ts", "redis.test.ts"] },
+  { env: { SILLY_FASTREAD: "0" }, suites: ["tcp.test.ts", "serverconn.test.ts", "protocol.test.ts", "websocket.test.ts", "http-server.test.ts", "redis.test.ts"] },
   { env: { SILLY_TASKCONTEXT: "als" }, suites: ["task.test.ts", "time.test.ts", "channel.test.ts", "http-server.test.ts"] },
   { env: { SILLY_FASTZLIB: "0" }, suites: ["websocket-deflate.test.ts", "websocket-compression.test.ts"] },
 ];

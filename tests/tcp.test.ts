@@ -514,12 +514,20 @@ test("a delimiter that does not come within the receive bound fails with errno.M
   done();
 });
 
-test("accepted plain TCP sockets take the fast read path unless SILLY_FASTREAD=0", async () => {
-  const { s, done } = await pair();
-  const slot = Object.getOwnPropertySymbols(nodesocket(s)).find((x) => x.description === "kBufferCb");
-  const cb = slot === undefined ? undefined : (nodesocket(s) as unknown as Record<symbol, unknown>)[slot];
-  if (process.env.SILLY_FASTREAD === "0") assert.is(cb, null, "the public 'data' path is used");
-  else assert.type(cb, "function", "reads go through the fast path");
+test("accepted plain TCP connections run on the bare handle, connecting ones on the fast read path, unless SILLY_FASTREAD=0", async () => {
+  const { c, s, done } = await pair();
+  const readcb = (sock: object): unknown => {
+    const slot = Object.getOwnPropertySymbols(sock).find((x) => x.description === "kBufferCb");
+    return slot === undefined ? undefined : (sock as Record<symbol, unknown>)[slot];
+  };
+  if (process.env.SILLY_FASTREAD === "0") {
+    assert.ok(nodesocket(s) instanceof net.Socket, "the accepted conn is on a net.Socket");
+    assert.is(readcb(nodesocket(s)), null, "the public 'data' path is used");
+    assert.is(readcb(nodesocket(c)), null, "the public 'data' path is used");
+  } else {
+    assert.is(nodesocket(s).constructor.name, "HandleSocket", "the accepted conn skips net.Socket");
+    assert.type(readcb(nodesocket(c)), "function", "the connecting side's reads go through the fast path");
+  }
   done();
 });
 

@@ -1,4 +1,5 @@
-// A silly connection over a node:net (or node:tls) socket.
+// A silly connection over a node:net (or node:tls) socket, or over the bare
+// TCP handle of an accepted connection (handlesocket.ts).
 //
 // Bytes the socket delivers are kept in a chunk list; read(n) and
 // read(delim) are served from it, zero-copy when the answer lies inside one
@@ -11,6 +12,8 @@
 // are the protocol layer's, reached through net/protocol.ts, and they check
 // that layer's rules here, in one place.
 import type { Socket } from "node:net";
+import { HandleSocket } from "./handlesocket.js";
+import type { Wire } from "./wire.js";
 import { CLOSED, EOF, MSGSIZE, TIMEDOUT, fromnode } from "../errno.js";
 import { logerror } from "../internal/report.js";
 import { releasepeername, usefastread } from "./fastread.js";
@@ -46,7 +49,7 @@ const BYREF_MIN = 4096;
 const DEFAULT_LIMIT = 4 * 1024 * 1024;
 
 const kConn = Symbol("silly.conn");
-type Owned = Socket & { [kConn]: Conn };
+type Owned = Wire & { [kConn]: Conn };
 
 /** A flat copy of an ASCII string: a concatenation kept for a connection's life costs its parts too. */
 function flat(s: string): string {
@@ -73,7 +76,7 @@ export class Conn {
   readonly remoteaddr: string;
 
   /** @internal The socket underneath: neither applications nor protocol layers touch it. */
-  readonly socket: Socket;
+  readonly socket: Wire;
   #chunks: Buffer[] = [];
   #offset = 0; // read position inside chunks[0]
   #size = 0; // unread bytes across chunks
@@ -93,19 +96,20 @@ export class Conn {
   #linger = -1; // lingering close: bytes still to discard; -1 when not lingering
 
   /** @internal tcp and tls make conns. */
-  constructor(socket: Socket) {
+  constructor(socket: Socket | HandleSocket) {
     this.socket = socket;
     this.remoteaddr = flat(formataddr(socket.remoteAddress, socket.remotePort));
     // Asking for the address made Node cache it: the string above is all we keep.
-    releasepeername(socket);
+    if (!(socket instanceof HandleSocket)) releasepeername(socket);
     socket.setNoDelay(true);
     // Shared listeners that find their Conn on the socket: no closures per
     // connection (idle connections are the common case).
-    (socket as Owned)[kConn] = this;
+    (socket as Wire as Owned)[kConn] = this;
     // The 'data' listener also sets the socket flowing, which starts reads on
     // the fast path too (where reads then go to sread instead).
+    if (socket instanceof HandleSocket) socket.lend(Conn.#sread);
     socket.on("data", Conn.#sdata);
-    usefastread(socket as Owned, Conn.#sread);
+    if (!(socket instanceof HandleSocket)) usefastread(socket as Socket & Owned, Conn.#sread);
     socket.on("end", Conn.#send);
     socket.on("error", Conn.#serror);
     socket.on("close", Conn.#sclose);

@@ -7,6 +7,7 @@
 // probe socket built with the public option; where anything differs, the
 // caller keeps the public 'data' path. SILLY_FASTREAD=0 turns it off.
 import { Socket } from "node:net";
+import type { ReadCallback } from "./wire.js";
 
 interface Slots {
   buffer: symbol;
@@ -21,10 +22,7 @@ interface HandleWithUserBuffer {
  * Every read lands here: the callback gets `buf[0..nread)` on loan and must
  * copy what it keeps before it returns (the next read overwrites it).
  */
-const shared = Buffer.allocUnsafe(64 * 1024);
-
-/** Called with each read's bytes on loan in `buf[0..nread)`. */
-export type ReadCallback<S extends Socket> = (this: S, nread: number, buf: Buffer) => void;
+export const readbuffer = Buffer.allocUnsafe(64 * 1024);
 
 function probe(): Slots | undefined {
   if (process.env.SILLY_FASTREAD === "0") return undefined;
@@ -66,9 +64,9 @@ export function usefastread<S extends Socket>(socket: S, onread: ReadCallback<S>
   const bag = socket as unknown as Record<symbol, unknown>;
   // An accepted socket has the slots as own properties (null); anything else is not the layout we probed.
   if (bag[slots.buffer] !== null || bag[slots.callback] !== null) return false;
-  bag[slots.buffer] = shared;
+  bag[slots.buffer] = readbuffer;
   bag[slots.callback] = onread;
-  handle.useUserBuffer(shared);
+  handle.useUserBuffer(readbuffer);
   return true;
 }
 

@@ -6,6 +6,7 @@ import { parseaddr } from "./addr.js";
 import { acceptor } from "./accept.js";
 import { checktimeout, localof, whenconnected } from "./dial.js";
 import { bind, Listener } from "./listener.js";
+import { takehandles } from "./handlesocket.js";
 import type { ListenResult } from "./listener.js";
 
 export { Conn, Listener };
@@ -26,7 +27,11 @@ export function listen(conf: ListenConf): Promise<ListenResult> {
   if (typeof conf.accept !== "function") throw new TypeError("tcp.listen: accept must be a function");
   const take = acceptor(conf.accept);
   const server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => take(new Conn(socket)));
-  return bind(server, conf.addr, conf.backlog);
+  return bind(server, conf.addr, conf.backlog, (bound) => {
+    // Where this Node allows, connections skip net.Socket (less memory each): handlesocket.ts.
+    takehandles(bound, (socket) => take(new Conn(socket)));
+    return new Listener(bound);
+  });
 }
 
 export interface ConnectOpts {
