@@ -3,7 +3,8 @@
 // docs/performance.md. A child process with --expose-gc accepts N loopback
 // connections either as `net.Socket`s (reading, as every server's are) or as
 // raw handles (Node's internal tcp_wrap binding, reached through the
-// deprecated process.binding: a measurement only, nothing ships on it), and
+// deprecated process.binding; the shipped transport on those handles is
+// packages/silly/src/net/handlesocket.ts), and
 // reports its live heap after full collections and its RSS, before and after.
 //
 //   node --import tsx bench/sockcost.ts [--conns 5000] [--rounds 3]

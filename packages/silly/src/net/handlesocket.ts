@@ -166,8 +166,7 @@ export class HandleSocket implements Wire {
     else if (event === "close") {
       const c = this.#onclose;
       this.#onclose = c === undefined ? (fn as Closer) : Array.isArray(c) ? [...c, fn as Closer] : [c, fn as Closer];
-    }
-    else throw new Error(`HandleSocket: no '${event}' event`);
+    } else throw new Error(`HandleSocket: no '${event}' event`);
     return this;
   }
 
