@@ -99,17 +99,21 @@ export class Conn {
   constructor(socket: Socket | HandleSocket) {
     this.socket = socket;
     this.remoteaddr = flat(formataddr(socket.remoteAddress, socket.remotePort));
-    // Asking for the address made Node cache it: the string above is all we keep.
-    if (!(socket instanceof HandleSocket)) releasepeername(socket);
     socket.setNoDelay(true);
     // Shared listeners that find their Conn on the socket: no closures per
     // connection (idle connections are the common case).
     (socket as Wire as Owned)[kConn] = this;
-    // The 'data' listener also sets the socket flowing, which starts reads on
-    // the fast path too (where reads then go to sread instead).
-    if (socket instanceof HandleSocket) socket.lend(Conn.#sread);
-    socket.on("data", Conn.#sdata);
-    if (!(socket instanceof HandleSocket)) usefastread(socket as Socket & Owned, Conn.#sread);
+    if (socket instanceof HandleSocket) {
+      socket.lend(Conn.#sread); // every read arrives on loan
+      socket.on("data", Conn.#sdata); // starts the reads
+    } else {
+      // Asking for the address made Node cache it: the string above is all we keep.
+      releasepeername(socket);
+      // The 'data' listener also sets the socket flowing, which starts reads on
+      // the fast path too (where reads then go to sread instead).
+      socket.on("data", Conn.#sdata);
+      usefastread(socket as Socket & Owned, Conn.#sread);
+    }
     socket.on("end", Conn.#send);
     socket.on("error", Conn.#serror);
     socket.on("close", Conn.#sclose);
