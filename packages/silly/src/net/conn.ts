@@ -39,8 +39,10 @@ interface PendingRead {
 const WRITE_OK: WriteResult = Object.freeze([true, undefined]) as WriteResult;
 const WRITE_OK_P: Promise<WriteResult> = Promise.resolve(WRITE_OK);
 const EMPTY = Buffer.alloc(0);
-/** How long close() lets queued bytes drain before the socket is destroyed. */
+/** How long close() lets queued bytes drain (and unread input be dropped) before the socket is destroyed. */
 const LINGER_MS = 10_000;
+/** How much more of the peer's input a close() over unread input drops before giving up. */
+const LINGER_BYTES = 4 * 1024 * 1024;
 /** A turn's writes up to this size are copied into one buffer. */
 const COALESCE_MAX = 64 * 1024;
 /** Buffers this large are passed to the socket by reference, never copied. */
@@ -506,6 +508,15 @@ export class Conn {
    */
   close(): CloseResult {
     if ((this.#bits & IS_CLOSED) !== 0) return [false, CLOSED];
+    // While the peer may still be sending, releasing the socket over bytes it
+    // has sent and we have not read (in the kernel, or on their way) resets
+    // the connection, and a reset makes the peer's kernel drop what we sent
+    // that it had not read yet. So FIN first, then read and drop the peer's
+    // bytes until its end: a lingering close, within bounds.
+    if (this.#err === undefined && (this.#bits & IS_GONE) === 0) {
+      this.linger(LINGER_MS, LINGER_BYTES);
+      return [true, undefined];
+    }
     this.#bits |= IS_CLOSED;
     this.flush();
     this.#onfinal(CLOSED);
@@ -549,6 +560,8 @@ export class Conn {
     this.#size = 0;
     this.#linger = bytes;
     this.socket.end(); // FIN once the queued bytes are out
+    // Waiting for the peer's end keeps no process alive (the pending writes and the FIN still do).
+    this.socket.unref();
     this.#resume(); // keep reading: a peer whose bytes are refused (a reset) may lose what we sent
     const timer = setTimeout(() => this.socket.destroy(), ms);
     timer.unref();
