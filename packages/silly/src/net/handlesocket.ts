@@ -338,26 +338,33 @@ export class HandleSocket implements Wire {
   }
 }
 
-/** True when accepted connections can skip net.Socket here (and SILLY_FASTREAD is not 0). */
-export const handlesockets = binding !== undefined;
+/** The handle class found to have every method we use (all accepted handles share it). */
+let verified: unknown = null;
+
+function usable(handle: Handle): boolean {
+  const proto: unknown = Object.getPrototypeOf(handle);
+  if (proto === verified) return true;
+  if (!METHODS.every((m) => typeof handle[m] === "function")) return false;
+  verified = proto;
+  return true;
+}
 
 /**
  * Take `server`'s accepted connections as HandleSockets, given to `accept`,
  * instead of as net.Sockets. Call once it listens. A handle that lacks a
- * method we use goes Node's way (a 'connection' event) instead. Returns false,
- * changing nothing, where this Node does not offer the path.
+ * method we use goes Node's way (a 'connection' event) instead; where this
+ * Node does not offer the path, nothing changes.
  */
-export function takehandles(server: Server, accept: (socket: HandleSocket) => void): boolean {
-  if (binding === undefined) return false;
+export function takehandles(server: Server, accept: (socket: HandleSocket) => void): void {
+  if (binding === undefined) return;
   const listening = (server as unknown as { _handle?: { onconnection?: unknown } | null })._handle;
-  if (listening == null || typeof listening.onconnection !== "function") return false;
+  if (listening == null || typeof listening.onconnection !== "function") return;
   const nodeway = listening.onconnection as OnConnection;
   listening.onconnection = function onconnection(this: unknown, err: number, handle: Handle | undefined): void {
-    if (err !== 0 || handle === undefined || !METHODS.every((m) => typeof handle[m] === "function")) {
+    if (err !== 0 || handle === undefined || !usable(handle)) {
       nodeway.call(this, err, handle);
       return;
     }
     accept(new HandleSocket(handle));
   };
-  return true;
 }
